@@ -1,0 +1,60 @@
+# vperp: the two commands a newcomer needs are `make demo` and `make test`.
+# Every target installs what is missing first (virtualenv, pip and npm packages), once.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+# Test selection for one run: make test TESTS=tests/unitary/vault
+TESTS ?= tests
+# Tests that also run on Ganache (the user's second deploy target).
+GANACHE_TESTS ?= tests/adapter tests/integration/test_ganache_e2e.py
+VYPER_SOURCES := contracts modules
+
+.PHONY: setup demo test test-anvil test-ganache lint format bench deploy clean
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: setup
+	brownie run scripts/demo.py
+
+deploy: setup
+	brownie run scripts/deploy.py $(if $(NETWORK),--network $(NETWORK),)
+
+test: setup
+	brownie test $(TESTS) --network development
+	brownie test $(GANACHE_TESTS) --network ganache
+
+test-anvil: setup
+	brownie test $(TESTS) --network development
+
+test-ganache: setup
+	brownie test $(GANACHE_TESTS) --network ganache
+
+bench: setup
+	brownie run scripts/bench.py
+
+lint: setup
+	ruff format --check .
+	ruff check .
+	mamushi --check --line-length 100 $(VYPER_SOURCES) interfaces
+	natrix lint -p $(CURDIR) $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])") -d NTX11 -- $(VYPER_SOURCES)
+
+format: setup
+	ruff format .
+	ruff check --fix .
+	mamushi --line-length 100 $(VYPER_SOURCES) interfaces
+
+clean:
+	rm -rf build reports .hypothesis

@@ -1,0 +1,227 @@
+"""Adapter between Brownie 1.22 and Vyper 0.4.3 (and this project's local chains).
+
+Brownie imports this file from the project root whenever it loads sources, i.e. on every brownie
+command (compile, test, run, console), before it connects to a network. It fixes three things:
+
+1. Vyper 0.4 imports. Brownie sends only the files under ``contracts/`` to the compiler, so ``.vyi``
+   interfaces and Vyper 0.4 modules (``import``/``uses:``/``initializes:``/``exports:``) are not
+   found. :func:`compile_json` follows every import of every source, transitively, and adds the
+   imported files (from this project, e.g. ``interfaces/IVault.vyi`` or ``modules/fixed_point.vy``,
+   and from installed packages, e.g. ``snekmate/auth/ownable_2step.vy``) to the standard-JSON
+   ``interfaces`` with their content. Modules live outside ``contracts/`` so that Brownie does not
+   try to deploy them.
+2. Source maps. Vyper 0.4.3 reports ``evm.*.sourceMap`` as an object; Brownie expects the solc
+   string, which is that object's ``pc_pos_map_compressed``.
+3. Test-result hashing. ``brownie test`` hashes each test file together with every imported module
+   whose path lies inside the project; with the virtualenv in ``.venv/`` that includes compiled
+   extension modules, which it cannot read. :func:`test_file_hash` skips the virtualenv.
+4. Local chains. ``node_modules/.bin`` goes first on ``PATH`` so Brownie launches the pinned anvil
+   and Ganache; a ``ganache`` network id is registered (shanghai hardfork, quiet, non-zero gas
+   price because Ganache has no zero base fee); and Brownie refuses to attach silently to whatever
+   already listens on a development port.
+
+Everything here is exercised by ``tests/adapter``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import site
+import socket
+import sys
+from pathlib import Path, PurePosixPath
+
+from vyper.cli import vyper_json
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+# A line that imports something: `import a.b as c`, `from a.b import c`, `from ..x import y`.
+_IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+([\w.]+)", re.MULTILINE)
+_VYPER_SUFFIXES = (".vy", ".vyi")
+
+
+def _search_roots() -> list[Path]:
+    """Directories that absolute Vyper imports are resolved against, in priority order."""
+    roots = [PROJECT_ROOT]
+    for entry in [*site.getsitepackages(), *sys.path]:
+        path = Path(entry)
+        if path.is_dir() and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def _candidates(base: PurePosixPath) -> list[PurePosixPath]:
+    return [base.with_name(base.name + suffix) for suffix in _VYPER_SUFFIXES]
+
+
+def _resolve(importer: PurePosixPath, module: str | None, name: str) -> list[PurePosixPath]:
+    """Relative paths an import may refer to (Vyper tries them in this order)."""
+    if module is None:  # `import a.b.c`
+        return _candidates(PurePosixPath(*name.split(".")))
+    dots = len(module) - len(module.lstrip("."))
+    parts = [p for p in module.lstrip(".").split(".") if p] + [name]
+    if dots == 0:  # `from a.b import c`
+        return _candidates(PurePosixPath(*parts))
+    base = importer.parent
+    for _ in range(dots - 1):
+        base = base.parent
+    return _candidates(base.joinpath(*parts))
+
+
+def collect_imports(sources: dict[str, str]) -> dict[str, str]:
+    """Return ``{relative path: content}`` for every file the given sources import, transitively.
+
+    Imports that resolve to no file (Vyper built-ins such as ``ethereum.ercs``) are left to the
+    compiler.
+    """
+    roots = _search_roots()
+    found: dict[str, str] = {}
+    queue = [(PurePosixPath(path), text) for path, text in sources.items()]
+    while queue:
+        importer, text = queue.pop()
+        for module, name in _IMPORT_RE.findall(text):
+            for rel in _resolve(importer, module or None, name):
+                key = rel.as_posix()
+                if key in found or key in sources:
+                    break
+                hit = next((r / rel for r in roots if (r / rel).is_file()), None)
+                if hit is not None:
+                    found[key] = hit.read_text(encoding="utf-8")
+                    queue.append((rel, found[key]))
+                    break
+    return found
+
+
+def flatten_source_maps(output: dict) -> dict:
+    """Replace each object-shaped ``sourceMap`` by the solc-style string Brownie parses."""
+    for contracts in output.get("contracts", {}).values():
+        for contract in contracts.values():
+            for key in ("bytecode", "deployedBytecode"):
+                code = contract.get("evm", {}).get(key, {})
+                if isinstance(code.get("sourceMap"), dict):
+                    code["sourceMap"] = code["sourceMap"]["pc_pos_map_compressed"]
+    return output
+
+
+_original_compile_json = getattr(vyper_json.compile_json, "__wrapped__", vyper_json.compile_json)
+
+
+def compile_json(input_json, *args, **kwargs):
+    """``vyper_json.compile_json`` with imported files added and Brownie-shaped source maps."""
+    if isinstance(input_json, dict) and input_json.get("language") == "Vyper":
+        sources = {path: value["content"] for path, value in input_json["sources"].items()}
+        interfaces = input_json.setdefault("interfaces", {})
+        for path, content in collect_imports(sources).items():
+            interfaces.setdefault(path, {"content": content})
+        input_json.setdefault("settings", {}).setdefault("search_paths", ["."])
+    return flatten_source_maps(_original_compile_json(input_json, *args, **kwargs))
+
+
+compile_json.__wrapped__ = _original_compile_json
+vyper_json.compile_json = compile_json
+
+
+# --- test-result hashing ---------------------------------------------------------------------
+
+
+def test_file_hash(path) -> str:
+    """Hash of a test file's AST and of the project's own Python modules it imports."""
+    import ast
+    import hashlib
+    from importlib.util import find_spec
+
+    path = Path(path)
+    trees = [ast.parse(path.read_text(encoding="utf-8"))]
+    venv = Path(sys.prefix).resolve()
+    for node in trees[0].body:
+        name = node.names[0].name if isinstance(node, ast.Import) else getattr(node, "module", None)
+        if not isinstance(node, (ast.Import, ast.ImportFrom)) or not name:
+            continue
+        try:
+            origin = find_spec(name).origin
+        except (ImportError, AttributeError, ValueError):
+            continue
+        if origin and origin.endswith(".py"):
+            origin_path = Path(origin).resolve()
+            if PROJECT_ROOT in origin_path.parents and venv not in origin_path.parents:
+                trees.append(ast.parse(origin_path.read_text(encoding="utf-8")))
+    return hashlib.sha1("\n".join(ast.dump(t) for t in trees).encode()).hexdigest()
+
+
+# --- local chains -----------------------------------------------------------------------------
+
+GANACHE_NETWORK = {
+    "id": "ganache",
+    "name": "Ganache 7 (shanghai)",
+    # Ganache logs every RPC call unless quiet, which fills Brownie's stdout pipe and stalls it.
+    "cmd": "ganache --logging.quiet true",
+    "host": "http://127.0.0.1",
+    "cmd_settings": {
+        "port": 8545,
+        "gas_limit": 30_000_000,
+        "accounts": 10,
+        "evm_version": "shanghai",
+        "mnemonic": "brownie",
+    },
+}
+# Ganache has no option for a zero base fee, so zero-priced transactions never get mined there.
+NETWORK_SETTINGS = {"ganache": {"gas_price": "2 gwei"}}
+
+
+class PortBusyError(ConnectionError):
+    """A development network's port is already taken by another process."""
+
+
+def port_is_busy(host: str, port: int) -> bool:
+    """True when something already accepts TCP connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _install_network_hooks() -> None:
+    bin_dir = PROJECT_ROOT / "node_modules" / ".bin"
+    if bin_dir.is_dir() and str(bin_dir) not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    from brownie._config import CONFIG
+    from brownie.test.managers import base as test_managers
+
+    test_managers._get_ast_hash = test_file_hash
+    from brownie.network import rpc
+
+    CONFIG.networks.setdefault("ganache", dict(GANACHE_NETWORK))
+    # Brownie sends gas price 0 on development networks: anvil must run with a zero base fee.
+    development = CONFIG.networks.get("development", {})
+    if development.get("cmd") == "anvil":
+        development.setdefault("cmd_settings", {})["base_fee"] = 0
+
+    set_active = CONFIG.set_active_network
+    if not getattr(set_active, "_vperp", False):
+
+        def set_active_network(id_=None):
+            network = set_active(id_)
+            network["settings"].update(NETWORK_SETTINGS.get(network["id"], {}))
+            return network
+
+        set_active_network._vperp = True
+        CONFIG.set_active_network = set_active_network
+
+    rpc_class = type(rpc)  # brownie.network.rpc is the Rpc singleton
+    attach = rpc_class.attach
+    if not getattr(attach, "_vperp", False):
+
+        def refuse_attach(self, laddr):
+            if os.environ.get("VPERP_ATTACH") == "1":
+                return attach(self, laddr)
+            raise PortBusyError(
+                f"{laddr} is already in use by another process, so no fresh local chain can be "
+                "launched there. Stop that process (e.g. `pkill -f anvil`) or set VPERP_ATTACH=1 "
+                "to attach to it on purpose."
+            )
+
+        refuse_attach._vperp = True
+        rpc_class.attach = refuse_attach
+
+
+_install_network_hooks()

@@ -1,0 +1,90 @@
+"""The Brownie ↔ Vyper 0.4.3 adapter (brownie_hooks.py), on whichever network the run uses."""
+
+import json
+from pathlib import Path
+
+import brownie
+import pytest
+from brownie import AdapterProbe
+from brownie.project import get_loaded_projects
+
+import brownie_hooks
+
+ROOT = Path(brownie_hooks.__file__).parent
+
+
+def test_collect_imports__follows_project_and_package_modules():
+    source = (ROOT / "contracts/mocks/AdapterProbe.vy").read_text()
+    found = brownie_hooks.collect_imports({"contracts/mocks/AdapterProbe.vy": source})
+    assert "interfaces/IProbe.vyi" in found
+    assert "modules/fixed_point.vy" in found
+    # transitive: fixed_point imports snekmate math; ownable_2step imports `from . import ownable`
+    assert "snekmate/utils/math.vy" in found
+    assert "snekmate/auth/ownable_2step.vy" in found
+    assert "snekmate/auth/ownable.vy" in found
+    assert found["interfaces/IProbe.vyi"] == (ROOT / "interfaces/IProbe.vyi").read_text()
+
+
+def test_collect_imports__builtin_interfaces_are_left_to_vyper():
+    found = brownie_hooks.collect_imports({"x.vy": "from ethereum.ercs import IERC20\n"})
+    assert found == {}
+
+
+def test_flatten_source_maps__object_becomes_compressed_string():
+    output = {
+        "contracts": {
+            "a.vy": {
+                "a": {
+                    "evm": {
+                        "bytecode": {"sourceMap": {"pc_pos_map_compressed": "1:2:0:-;"}},
+                        "deployedBytecode": {"sourceMap": "3:4:0:-;"},
+                    }
+                }
+            }
+        }
+    }
+    evm = brownie_hooks.flatten_source_maps(output)["contracts"]["a.vy"]["a"]["evm"]
+    assert evm["bytecode"]["sourceMap"] == "1:2:0:-;"
+    assert evm["deployedBytecode"]["sourceMap"] == "3:4:0:-;"
+
+
+def test_build_artifact__has_string_source_map_and_pc_map():
+    project = get_loaded_projects()[0]
+    build = json.loads((Path(project._path) / "build/contracts/AdapterProbe.json").read_text())
+    assert isinstance(build["deployedSourceMap"], str) and build["deployedSourceMap"]
+    assert build["pcMap"], "brownie derived no pc map from the source map"
+    assert build["compiler"]["evm_version"] == "shanghai"
+
+
+@pytest.fixture(scope="module")
+def probe(owner):
+    return AdapterProbe.deploy({"from": owner})
+
+
+def test_probe__project_module_math_rounds_both_ways(probe):
+    assert probe.scaled(3, False) == 4  # 4.5 down
+    assert probe.scaled(3, True) == 5  # 4.5 up
+
+
+def test_probe__snekmate_ownership_exported(probe, owner, attacker):
+    assert probe.owner() == owner
+    probe.transfer_ownership(attacker, {"from": owner})
+    assert probe.pending_owner() == attacker
+    assert probe.owner() == owner
+
+
+def test_probe__revert_string_matches(probe, owner):
+    with brownie.reverts("probe: zero value"):
+        probe.store(0, {"from": owner})
+
+
+def test_probe__non_owner_revert_string_from_snekmate(probe, attacker):
+    with brownie.reverts("ownable: caller is not the owner"):
+        probe.store(1, {"from": attacker})
+
+
+def test_probe__event_from_interface_is_decoded(probe, owner):
+    tx = probe.store(7, {"from": owner})
+    assert tx.events["Stored"]["caller"] == owner
+    assert tx.events["Stored"]["amount"] == 7
+    assert probe.stored() == 7
