@@ -15,7 +15,11 @@ command (compile, test, run, console), before it connects to a network. It fixes
 3. Test-result hashing. ``brownie test`` hashes each test file together with every imported module
    whose path lies inside the project; with the virtualenv in ``.venv/`` that includes compiled
    extension modules, which it cannot read. :func:`test_file_hash` skips the virtualenv.
-4. Local chains. ``node_modules/.bin`` goes first on ``PATH`` so Brownie launches the pinned anvil
+4. Script imports. ``brownie run`` imports a script by turning its absolute path into a dotted
+   module name (``/tmp/x.y/project/scripts/demo.py`` -> ``tmp.x.y.project.scripts.demo``), which
+   fails when a directory above the project has a ``.`` in its name. :class:`ScriptFinder`
+   resolves exactly those names to the project's script files.
+5. Local chains. ``node_modules/.bin`` goes first on ``PATH`` so Brownie launches the pinned anvil
    and Ganache; a ``ganache`` network id is registered (shanghai hardfork, quiet, non-zero gas
    price because Ganache has no zero base fee); and Brownie refuses to attach silently to whatever
    already listens on a development port.
@@ -30,13 +34,16 @@ import re
 import site
 import socket
 import sys
+import warnings
 from pathlib import Path, PurePosixPath
 
 from vyper.cli import vyper_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 # A line that imports something: `import a.b as c`, `from a.b import c`, `from ..x import y`.
-_IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+([\w.]+)", re.MULTILINE)
+_IMPORT_RE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+([\w.]+)", re.MULTILINE
+)
 _VYPER_SUFFIXES = (".vy", ".vyi")
 
 
@@ -148,6 +155,41 @@ def test_file_hash(path) -> str:
     return hashlib.sha1("\n".join(ast.dump(t) for t in trees).encode()).hexdigest()
 
 
+# --- script imports ---------------------------------------------------------------------------
+
+
+class ScriptFinder:
+    """Import hook for the dotted absolute-path names ``brownie run`` gives project scripts."""
+
+    def __init__(self, root: Path):
+        self.modules: dict[str, Path] = {}
+        self.packages: set[str] = set()
+        for script in (root / "scripts").glob("**/*.py"):
+            dotted = ".".join([*script.parts[1:-1], script.stem])
+            self.modules[dotted] = script
+            names = dotted.split(".")
+            self.packages.update(".".join(names[:i]) for i in range(1, len(names)))
+
+    def find_spec(self, fullname, path=None, target=None):
+        """A file spec for a project script, an empty package spec for its parents."""
+        from importlib.machinery import ModuleSpec, PathFinder
+        from importlib.util import spec_from_file_location
+
+        if fullname in self.modules:
+            return spec_from_file_location(fullname, self.modules[fullname])
+        if fullname in self.packages and PathFinder.find_spec(fullname, path) is None:
+            # a parent the normal import cannot find (a directory with a "." in its name)
+            spec = ModuleSpec(fullname, None, is_package=True)
+            spec.submodule_search_locations = []
+            return spec
+        return None
+
+
+def _install_script_finder() -> None:
+    if not any(isinstance(f, ScriptFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, ScriptFinder(PROJECT_ROOT))
+
+
 # --- local chains -----------------------------------------------------------------------------
 
 GANACHE_NETWORK = {
@@ -180,6 +222,8 @@ def port_is_busy(host: str, port: int) -> bool:
 
 
 def _install_network_hooks() -> None:
+    # Brownie's own chain.snapshot()/revert() trip its "call chain.* instead" warning.
+    warnings.filterwarnings("ignore", r"rpc\.\w+ should not be called directly", FutureWarning)
     bin_dir = PROJECT_ROOT / "node_modules" / ".bin"
     if bin_dir.is_dir() and str(bin_dir) not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -224,4 +268,5 @@ def _install_network_hooks() -> None:
         rpc_class.attach = refuse_attach
 
 
+_install_script_finder()
 _install_network_hooks()

@@ -88,3 +88,41 @@ def test_probe__event_from_interface_is_decoded(probe, owner):
     assert tx.events["Stored"]["caller"] == owner
     assert tx.events["Stored"]["amount"] == 7
     assert probe.stored() == 7
+
+
+def test_script_finder__imports_script_under_dotted_directory(tmp_path):
+    import importlib
+    import sys
+
+    root = tmp_path / "clone.x1" / "project"
+    (root / "scripts").mkdir(parents=True)
+    (root / "scripts" / "job.py").write_text("ANSWER = 42\n")
+    finder = brownie_hooks.ScriptFinder(root)
+    dotted = ".".join([*(root / "scripts").parts[1:], "job"])
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(dotted)
+    sys.meta_path.insert(0, finder)
+    try:
+        assert importlib.import_module(dotted).ANSWER == 42
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def test_attach__busy_port_gives_clear_error_instead_of_attaching():
+    """A second brownie command while this suite's chain holds the port stops with a message."""
+    import subprocess
+    import sys
+
+    script = "from brownie import network\nnetwork.connect('development')\n"
+    env = {**__import__("os").environ}
+    env.pop("VPERP_ATTACH", None)
+    out = subprocess.run(
+        [sys.executable, "-c", f"import brownie_hooks\n{script}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0
+    assert "already in use by another process" in out.stderr
