@@ -1,7 +1,13 @@
-"""Shared fixtures: role-named accounts and chain isolation."""
+"""Shared fixtures: role-named accounts, a deployed protocol, funded traders, chain isolation."""
 
 import pytest
 from brownie import accounts
+
+from vperp import actions, config
+from vperp.deploy import deploy
+
+WAD = 10**18
+USDC = 10**6  # one token unit of the 6-decimal collateral
 
 
 @pytest.fixture(autouse=True)
@@ -15,5 +21,82 @@ def owner():
 
 
 @pytest.fixture(scope="session")
+def guardian():
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def trader():
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def other_trader():
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def keeper():
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def liquidator():
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
 def attacker():
     return accounts[9]
+
+
+@pytest.fixture(scope="session")
+def params(guardian):
+    """The local parameter file, with the guardian role on its own account."""
+    loaded = config.load()
+    return config.DeployParams(collateral=loaded.collateral, guardian=guardian.address, markets=loaded.markets)
+
+
+@pytest.fixture(scope="module")
+def deployment(params, owner):
+    return deploy(params, owner)
+
+
+@pytest.fixture(scope="module")
+def token(deployment):
+    return deployment.token
+
+
+@pytest.fixture(scope="module")
+def vault(deployment):
+    return deployment.vault
+
+
+@pytest.fixture(scope="module")
+def house(deployment):
+    return deployment.clearing_house
+
+
+@pytest.fixture(scope="module")
+def lens(deployment):
+    return deployment.lens
+
+
+@pytest.fixture(scope="module")
+def eth(deployment):
+    """The ETH-USD vAMM (market 0)."""
+    return deployment.vamms[0]
+
+
+@pytest.fixture(scope="module")
+def btc(deployment):
+    """The BTC-USD vAMM (market 1)."""
+    return deployment.vamms[1]
+
+
+@pytest.fixture(scope="module")
+def funded(token, vault, trader, other_trader):
+    """`trader` and `other_trader` each deposited 100,000 USDC."""
+    for account in (trader, other_trader):
+        actions.fund(token, vault, account, 100_000 * USDC)
+    return (trader, other_trader)

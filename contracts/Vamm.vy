@@ -1,0 +1,257 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title Vamm
+@notice The virtual constant-product AMM of one market: reserves (base, quote) with
+        base · quote ≥ k, k fixed for the life of the market. No tokens are held here; the
+        ClearingHouse is the only caller of `swap`, and the quote it reports is what positions
+        are opened and closed at.
+@dev Quote reserve is always ceil(k / base reserve), so the price is a function of the base
+     reserve alone: trading is path-independent, a round trip returns exactly what it paid, and
+     the vAMM's net base position equals base reserve − initial base reserve = −Σ trader sizes.
+     Rounding favours the protocol both ways (quote paid in rounds up, quote paid out rounds
+     down). Protections: a per-block price-move limit (opening trades must keep the price within
+     `price_move_limit` of the block's first price) and a maximum trade size against the base
+     reserve. An O(1) cumulative mark price (Σ price · seconds) serves TWAPs. The owner (two-step)
+     can only tune the two limits, within bounds; there is nothing to pause here.
+"""
+
+from interfaces import IVamm
+from modules import fixed_point
+from modules import packed
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+
+implements: IVamm
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+
+exports: (
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+WAD: constant(uint256) = fixed_point.WAD
+MAX_PRICE_MOVE_LIMIT: constant(uint256) = WAD // 2  # 50 % per block
+MAX_TRADE_RATIO: constant(uint256) = WAD // 2  # half the base reserve
+MIN_RESERVE: constant(uint256) = 10**18  # at least one whole unit of each reserve
+
+clearing_house: public(immutable(address))
+k: public(immutable(uint256))
+_initial_base: immutable(uint256)
+
+# base reserve (low 128 bits) | quote reserve (high 128 bits)
+_reserves: uint256
+# price-move limit (low 128 bits) | maximum trade / base reserve (high 128 bits), both WAD
+_limits: uint256
+# block number (low 128 bits) | mark price at the block's first trade (high 128 bits)
+_block_price: uint256
+# timestamp of the last accrual (low 128 bits) | Σ mark price · seconds (high 128 bits)
+_accumulator: uint256
+
+
+@deploy
+def __init__(
+    clearing_house_: address,
+    base_reserve: uint256,
+    quote_reserve: uint256,
+    price_move_limit_: uint256,
+    max_trade_ratio_: uint256,
+):
+    """
+    @param clearing_house_ The only address allowed to swap.
+    @param base_reserve Initial virtual base reserve, 18 decimals.
+    @param quote_reserve Initial virtual quote reserve, 18 decimals; the initial mark price is
+           quote_reserve / base_reserve.
+    @param price_move_limit_ Maximum price move of an opening trade from the block's first
+           price, WAD (e.g. 0.1e18 = 10 %).
+    @param max_trade_ratio_ Maximum |base| of an opening trade as a fraction of the base
+           reserve, WAD.
+    """
+    ownable.__init__()
+    ownable_2step.__init__()
+    assert clearing_house_ != empty(address), "vamm: zero clearing house"
+    assert base_reserve >= MIN_RESERVE and quote_reserve >= MIN_RESERVE, "vamm: reserve too small"
+    clearing_house = clearing_house_
+    k = base_reserve * quote_reserve
+    _initial_base = base_reserve
+    self._reserves = packed._pack(base_reserve, quote_reserve)
+    self._set_limits(price_move_limit_, max_trade_ratio_)
+    self._accumulator = packed._pack(block.timestamp, 0)
+
+
+@view
+@external
+@reentrant
+def reserves() -> (uint256, uint256):
+    """
+    @notice (base reserve, quote reserve), 18 decimals.
+    """
+    word: uint256 = self._reserves
+    return packed._lo(word), packed._hi(word)
+
+
+@view
+@external
+@reentrant
+def mark_price() -> uint256:
+    """
+    @notice Quote per base, 18 decimals, rounded down.
+    """
+    word: uint256 = self._reserves
+    return packed._hi(word) * WAD // packed._lo(word)
+
+
+@view
+@external
+@reentrant
+def net_base() -> int256:
+    """
+    @notice The vAMM's own base position: base reserve − initial base reserve = −Σ trader sizes.
+    """
+    return convert(packed._lo(self._reserves), int256) - convert(_initial_base, int256)
+
+
+@view
+@external
+@reentrant
+def cumulative_mark() -> (uint256, uint256):
+    """
+    @notice (Σ mark price · seconds up to now, now). TWAP over [t0, t1] = Δcumulative / Δt.
+    """
+    return self._cumulative(self._reserves), block.timestamp
+
+
+@view
+@external
+@reentrant
+def quote_for(base_delta: int256) -> uint256:
+    """
+    @notice The quote a swap of `base_delta` would take in (> 0: trader buys base) or pay out
+            (< 0: trader sells base) now, without limits. Used to value positions at exit.
+    """
+    return self._quote(self._reserves, base_delta)[0]
+
+
+@view
+@external
+@reentrant
+def price_move_limit() -> uint256:
+    """
+    @notice Maximum price move of an opening trade within one block, WAD.
+    """
+    return packed._lo(self._limits)
+
+
+@view
+@external
+@reentrant
+def max_trade_ratio() -> uint256:
+    """
+    @notice Maximum |base| of an opening trade as a fraction of the base reserve, WAD.
+    """
+    return packed._hi(self._limits)
+
+
+@external
+def swap(base_delta: int256, enforce_limits: bool) -> uint256:
+    """
+    @notice Trade `base_delta` base against the vAMM (ClearingHouse only).
+    @param base_delta > 0: the trader buys base (goes long); < 0: sells base.
+    @param enforce_limits True for trades that open or increase exposure: they must respect the
+           per-block price-move limit and the maximum trade size.
+    @return The quote taken in (buy, rounded up) or paid out (sell, rounded down).
+    """
+    assert msg.sender == clearing_house, "vamm: caller is not the clearing house"
+    assert base_delta != 0, "vamm: zero trade"
+    reserves_: uint256 = self._reserves
+    base: uint256 = packed._lo(reserves_)
+    quote: uint256 = packed._hi(reserves_)
+
+    # accrue the accumulator at the price that held since the last accrual
+    if block.timestamp > packed._lo(self._accumulator):
+        self._accumulator = packed._pack(block.timestamp, self._cumulative(reserves_))
+
+    # the block's reference price is the price before its first trade
+    reference: uint256 = 0
+    block_price: uint256 = self._block_price
+    if packed._lo(block_price) == block.number:
+        reference = packed._hi(block_price)
+    else:
+        reference = quote * WAD // base
+        self._block_price = packed._pack(block.number, reference)
+
+    amount: uint256 = 0
+    new_base: uint256 = 0
+    new_quote: uint256 = 0
+    amount, new_base, new_quote = self._quote(reserves_, base_delta)
+
+    if enforce_limits:
+        limits: uint256 = self._limits
+        size: uint256 = fixed_point._abs(base_delta)
+        assert size * WAD <= base * packed._hi(limits), "vamm: trade too large"
+        price: uint256 = new_quote * WAD // new_base
+        move: uint256 = 0
+        if price > reference:
+            move = price - reference
+        else:
+            move = reference - price
+        assert move * WAD <= reference * packed._lo(limits), "vamm: price move limit"
+
+    self._reserves = packed._pack(new_base, new_quote)
+    log IVamm.Swap(
+        base_delta=base_delta, quote_amount=amount, base_reserve=new_base, quote_reserve=new_quote
+    )
+    return amount
+
+
+@external
+def set_limits(price_move_limit_: uint256, max_trade_ratio_: uint256):
+    """
+    @notice Set the per-block price-move limit and the maximum trade ratio (owner only).
+    @param price_move_limit_ WAD, in (0, 0.5].
+    @param max_trade_ratio_ WAD, in (0, 0.5].
+    """
+    ownable._check_owner()
+    self._set_limits(price_move_limit_, max_trade_ratio_)
+
+
+@internal
+def _set_limits(price_move_limit_: uint256, max_trade_ratio_: uint256):
+    assert price_move_limit_ != 0, "vamm: zero price move limit"
+    assert price_move_limit_ <= MAX_PRICE_MOVE_LIMIT, "vamm: price move limit too high"
+    assert max_trade_ratio_ != 0, "vamm: zero max trade ratio"
+    assert max_trade_ratio_ <= MAX_TRADE_RATIO, "vamm: max trade ratio too high"
+    self._limits = packed._pack(price_move_limit_, max_trade_ratio_)
+    log IVamm.LimitsSet(price_move_limit=price_move_limit_, max_trade_ratio=max_trade_ratio_)
+
+
+@view
+@internal
+def _cumulative(reserves_: uint256) -> uint256:
+    acc: uint256 = self._accumulator
+    elapsed: uint256 = block.timestamp - packed._lo(acc)
+    return packed._hi(acc) + packed._hi(reserves_) * WAD // packed._lo(reserves_) * elapsed
+
+
+@view
+@internal
+def _quote(reserves_: uint256, base_delta: int256) -> (uint256, uint256, uint256):
+    """
+    @dev (quote amount, new base reserve, new quote reserve) for a trade of `base_delta`.
+    """
+    base: uint256 = packed._lo(reserves_)
+    quote: uint256 = packed._hi(reserves_)
+    new_base: uint256 = 0
+    if base_delta > 0:
+        assert convert(base_delta, uint256) < base, "vamm: not enough base liquidity"
+        new_base = base - convert(base_delta, uint256)
+    else:
+        new_base = base + convert(-base_delta, uint256)
+    new_quote: uint256 = fixed_point._mul_div(k, 1, new_base, True)
+    if base_delta > 0:
+        return new_quote - quote, new_base, new_quote
+    return quote - new_quote, new_base, new_quote

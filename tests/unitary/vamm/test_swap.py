@@ -1,0 +1,116 @@
+from fractions import Fraction
+
+import brownie
+import pytest
+from brownie import Vamm, chain
+
+from vperp.chain_tools import send_in_one_block
+
+WAD = 10**18
+BASE, QUOTE = 100 * WAD, 200_000 * WAD  # price 2000
+
+
+@pytest.fixture(scope="module")
+def amm(owner):
+    """A Vamm whose clearing house is `owner`, so tests can swap directly."""
+    return Vamm.deploy(owner, BASE, QUOTE, WAD // 10, WAD // 10, {"from": owner})
+
+
+def test_swap__buy_quote_in_rounds_up_and_keeps_k(amm, owner):
+    quote = amm.swap(WAD, True, {"from": owner}).return_value
+    base, new_quote = amm.reserves()
+    assert base == BASE - WAD
+    assert new_quote == -(-amm.k() // base)  # ceil(k / base)
+    assert quote == new_quote - QUOTE
+    assert base * new_quote >= amm.k()
+    assert amm.k() == BASE * QUOTE
+
+
+def test_swap__sell_quote_out_rounds_down(amm, owner):
+    quote = amm.swap(-3 * WAD, True, {"from": owner}).return_value
+    base, new_quote = amm.reserves()
+    assert base == BASE + 3 * WAD
+    exact_out = QUOTE - Fraction(amm.k(), base)
+    assert quote <= exact_out < quote + 1
+    assert quote == QUOTE - new_quote
+
+
+def test_swap__round_trip_returns_exactly_what_was_paid(amm, owner):
+    paid = amm.swap(3 * WAD, True, {"from": owner}).return_value
+    received = amm.swap(-3 * WAD, False, {"from": owner}).return_value
+    assert received == paid
+    assert list(amm.reserves()) == [BASE, QUOTE]
+
+
+def test_swap__net_base_is_minus_trader_sizes(amm, owner):
+    amm.swap(4 * WAD, True, {"from": owner})
+    amm.swap(-WAD, True, {"from": owner})
+    assert amm.net_base() == -3 * WAD
+
+
+def test_swap__only_clearing_house(amm, attacker):
+    with brownie.reverts("vamm: caller is not the clearing house"):
+        amm.swap(WAD, True, {"from": attacker})
+
+
+def test_swap__zero__reverts(amm, owner):
+    with brownie.reverts("vamm: zero trade"):
+        amm.swap(0, True, {"from": owner})
+
+
+def test_swap__too_large_when_limited__reverts(amm, owner):
+    with brownie.reverts("vamm: trade too large"):
+        amm.swap(BASE // 10 + 1, True, {"from": owner})
+
+
+def test_swap__price_move_limit__one_trade_beyond__reverts(amm, owner):
+    # 5 base of 100 moves the price by (100/95)^2 - 1 = 10.8 % > 10 %
+    with brownie.reverts("vamm: price move limit"):
+        amm.swap(5 * WAD, True, {"from": owner})
+
+
+def test_swap__price_move_limit__measured_from_the_blocks_first_price(amm, owner):
+    """4 base moves the price 8.5 %; a second opening trade in the same block that takes the
+    price past 10 % from the block's first price reverts, however small."""
+    first, second = send_in_one_block(
+        lambda: amm.swap(4 * WAD, True, {"from": owner, "required_confs": 0}),
+        lambda: amm.swap(WAD, True, {"from": owner, "required_confs": 0, "gas_limit": 500_000}),
+    )
+    assert first.status == 1 and first.block_number == second.block_number
+    assert second.status == 0 and second.revert_msg == "vamm: price move limit"
+
+
+def test_swap__price_move_limit__reducing_trades_not_limited(amm, owner):
+    amm.swap(-12 * WAD, False, {"from": owner})  # ~20 % down, allowed without limits
+    assert amm.mark_price() < 2000 * WAD * 8 // 10
+
+
+def test_swap__price_move_limit__resets_next_block(amm, owner):
+    amm.swap(4 * WAD, True, {"from": owner})
+    chain.mine()
+    amm.swap(WAD, True, {"from": owner})
+
+
+def test_swap__buy_all_base__reverts(amm, owner):
+    with brownie.reverts("vamm: not enough base liquidity"):
+        amm.swap(BASE, False, {"from": owner})
+
+
+def test_cumulative_mark__accumulates_price_times_seconds(amm, owner):
+    start, t0 = amm.cumulative_mark()
+    chain.sleep(100)
+    chain.mine()
+    cum, t1 = amm.cumulative_mark()
+    assert cum - start == 2000 * WAD * (t1 - t0)
+    price_before = amm.mark_price()
+    tx = amm.swap(WAD, True, {"from": owner})
+    chain.sleep(50)
+    chain.mine()
+    cum2, t2 = amm.cumulative_mark()
+    t_swap = tx.timestamp
+    assert cum2 == start + price_before * (t_swap - t0) + amm.mark_price() * (t2 - t_swap)
+
+
+def test_quote_for__matches_swap(amm, owner):
+    expected = amm.quote_for(-2 * WAD)
+    assert amm.swap(-2 * WAD, True, {"from": owner}).return_value == expected

@@ -1,0 +1,127 @@
+"""Deployment parameters: one YAML file, validated and converted to on-chain units here."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from vperp.units import to_wad
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "local.yaml"
+
+
+class ConfigError(ValueError):
+    """The parameter file is missing something or holds a value out of range."""
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    """One market's price feed and the bounds its answers must respect."""
+
+    feed: str | None
+    decimals: int
+    heartbeat: int
+    min_price: int  # WAD
+    max_price: int  # WAD
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """One market, every value already in 18-decimal fixed point (WAD) where it is an amount."""
+
+    name: str
+    price: int
+    base_reserve: int
+    price_move_limit: int
+    max_trade_ratio: int
+    initial_margin_ratio: int
+    maintenance_margin_ratio: int
+    fee_rate: int
+    insurance_fee_share: int
+    max_open_interest: int
+    max_position_size: int
+    min_position_notional: int
+    oracle: OracleParams
+
+    @property
+    def quote_reserve(self) -> int:
+        """Virtual quote reserve giving the initial mark price."""
+        return self.base_reserve * self.price // 10**18
+
+
+@dataclass(frozen=True)
+class CollateralParams:
+    """The collateral token: an existing address, or a local mock to deploy."""
+
+    address: str | None
+    name: str
+    symbol: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    """Everything `vperp.deploy` needs."""
+
+    collateral: CollateralParams
+    guardian: str
+    markets: list[MarketParams] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Plain dict for the deployment manifest."""
+        return asdict(self)
+
+
+_WAD_FIELDS = (
+    "price",
+    "base_reserve",
+    "price_move_limit",
+    "max_trade_ratio",
+    "initial_margin_ratio",
+    "maintenance_margin_ratio",
+    "fee_rate",
+    "insurance_fee_share",
+    "max_open_interest",
+    "max_position_size",
+    "min_position_notional",
+)
+
+
+def _market(raw: dict) -> MarketParams:
+    name = raw.get("name") or "?"
+    try:
+        values = {key: to_wad(raw[key]) for key in _WAD_FIELDS}
+        oracle = raw["oracle"]
+        oracle_params = OracleParams(
+            feed=oracle.get("feed"),
+            decimals=int(oracle["decimals"]),
+            heartbeat=int(oracle["heartbeat"]),
+            min_price=to_wad(oracle["min_price"]),
+            max_price=to_wad(oracle["max_price"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"market {name}: missing {exc.args[0]}") from None
+    if values["price"] <= 0 or values["base_reserve"] <= 0:
+        raise ConfigError(f"market {name}: price and base_reserve must be positive")
+    if not oracle_params.min_price <= values["price"] <= oracle_params.max_price:
+        raise ConfigError(f"market {name}: price outside the oracle bounds")
+    return MarketParams(name=name, oracle=oracle_params, **values)
+
+
+def load(path: str | Path = DEFAULT_CONFIG) -> DeployParams:
+    """Read and validate a parameter file."""
+    raw = yaml.safe_load(Path(path).read_text())
+    try:
+        collateral = CollateralParams(**raw["collateral"])
+        markets = [_market(m) for m in raw["markets"]]
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: malformed ({exc})") from None
+    if not 0 <= collateral.decimals <= 18:
+        raise ConfigError("collateral decimals must be between 0 and 18")
+    names = [m.name for m in markets]
+    if len(set(names)) != len(names):
+        raise ConfigError("market names must be unique")
+    return DeployParams(collateral=collateral, guardian=str(raw.get("guardian", "deployer")), markets=markets)

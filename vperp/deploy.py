@@ -1,0 +1,139 @@
+"""Deploy and wire the protocol on the connected Brownie network; write the manifest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brownie import (
+    ClearingHouse,
+    Lens,
+    MockAggregator,
+    MockERC20,
+    Vamm,
+    Vault,
+    chain,
+    network,
+    web3,
+)
+from brownie.network.account import Account
+from brownie.network.contract import Contract, ProjectContract
+
+from vperp.config import PROJECT_ROOT, DeployParams, load
+
+DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
+
+
+@dataclass
+class Deployment:
+    """Handles on every deployed contract, by role."""
+
+    token: ProjectContract
+    vault: ProjectContract
+    clearing_house: ProjectContract
+    lens: ProjectContract
+    vamms: list[ProjectContract] = field(default_factory=list)
+    feeds: list[ProjectContract] = field(default_factory=list)
+    market_names: list[str] = field(default_factory=list)
+    block: int = 0
+
+    def market_id(self, name: str) -> int:
+        """Market id of a market name such as ``ETH-USD``."""
+        return self.market_names.index(name)
+
+    def addresses(self) -> dict:
+        """Contract addresses, for the manifest."""
+        return {
+            "collateral": self.token.address,
+            "vault": self.vault.address,
+            "clearing_house": self.clearing_house.address,
+            "lens": self.lens.address,
+            "markets": {
+                name: {"id": i, "vamm": v.address, "feed": f.address}
+                for i, (name, v, f) in enumerate(
+                    zip(self.market_names, self.vamms, self.feeds, strict=True)
+                )
+            },
+        }
+
+
+def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
+    c = params.collateral
+    if c.address:
+        return Contract.from_abi(c.symbol, c.address, MockERC20.abi)
+    if network.show_active() not in ("development", "ganache"):
+        raise RuntimeError("refusing to deploy a faucet token on a live network: set collateral.address")
+    return MockERC20.deploy(c.name, c.symbol, c.decimals, {"from": deployer})
+
+
+def deploy(params: DeployParams | None = None, deployer: Account | None = None) -> Deployment:
+    """Deploy collateral (mock on local chains), Vault, ClearingHouse, one Vamm and feed per market
+    and the Lens; list the markets. Returns the handles."""
+    from brownie import accounts
+
+    params = params or load()
+    deployer = deployer or accounts[0]
+    guardian = deployer.address if params.guardian == "deployer" else params.guardian
+    tx = {"from": deployer}
+    first_block = web3.eth.block_number + 1
+
+    token = _collateral(params, deployer)
+    # Vault and ClearingHouse reference each other through immutables: predict the house address.
+    house_address = deployer.get_deployment_address(deployer.nonce + 1)
+    vault = Vault.deploy(token, house_address, tx)
+    house = ClearingHouse.deploy(vault, guardian, tx)
+    assert house.address == house_address, "clearing house landed at an unexpected address"
+
+    vamms, feeds = [], []
+    for m in params.markets:
+        vamm = Vamm.deploy(house, m.base_reserve, m.quote_reserve, m.price_move_limit, m.max_trade_ratio, tx)
+        house.add_market(
+            vamm,
+            m.initial_margin_ratio,
+            m.maintenance_margin_ratio,
+            m.fee_rate,
+            m.insurance_fee_share,
+            m.max_open_interest,
+            m.max_position_size,
+            m.min_position_notional,
+            tx,
+        )
+        if m.oracle.feed:
+            feed = Contract.from_abi(f"{m.name} feed", m.oracle.feed, MockAggregator.abi)
+        else:
+            answer = m.price * 10**m.oracle.decimals // 10**18
+            feed = MockAggregator.deploy(m.oracle.decimals, f"{m.name} (mock)", answer, tx)
+        vamms.append(vamm)
+        feeds.append(feed)
+    lens = Lens.deploy(house, tx)
+    return Deployment(
+        token=token,
+        vault=vault,
+        clearing_house=house,
+        lens=lens,
+        vamms=vamms,
+        feeds=feeds,
+        market_names=[m.name for m in params.markets],
+        block=first_block,
+    )
+
+
+def write_manifest(deployment: Deployment, params: DeployParams, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    """Write ``deployments/<chain_id>.json``: addresses, deployment block and parameters."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{chain.id}.json"
+    manifest = {
+        "chain_id": chain.id,
+        "network": network.show_active(),
+        "block": deployment.block,
+        "contracts": deployment.addresses(),
+        "parameters": params.as_dict(),
+    }
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def read_manifest(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> dict:
+    """The manifest written by :func:`write_manifest` for a chain."""
+    return json.loads((Path(directory) / f"{chain_id}.json").read_text())
