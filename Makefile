@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 # Test selection for one run: make test TESTS=tests/unitary/vault
 TESTS ?= tests
 # Tests that also run on Ganache (the user's second deploy target).
-GANACHE_TESTS ?= tests/adapter
+GANACHE_TESTS ?= tests/adapter tests/integration/test_ganache_e2e.py
 VYPER_SOURCES := contracts modules
 
 .PHONY: setup demo test test-anvil test-ganache lint format bench deploy clean
@@ -49,7 +49,7 @@ lint: setup
 	ruff format --check .
 	ruff check .
 	mamushi --check --line-length 100 $(VYPER_SOURCES) interfaces
-	natrix lint -p $(CURDIR) $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])") -d NTX11 -- $(VYPER_SOURCES)
+	natrix lint -p $(CURDIR) $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])") -d NTX1 NTX11 -- $(VYPER_SOURCES)
 
 format: setup
 	ruff format .

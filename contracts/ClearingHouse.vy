@@ -177,7 +177,11 @@ def remove_margin(market_id: uint256, amount: uint256):
 
 @internal
 def _trade(
-    trader: address, market_id: uint256, base_delta: int256, margin_in: uint256, quote_limit: uint256
+    trader: address,
+    market_id: uint256,
+    base_delta: int256,
+    margin_in: uint256,
+    quote_limit: uint256,
 ):
     # field by field: a trade never needs the shortfall slot
     market: Market = Market(
@@ -365,8 +369,8 @@ def _cover_bad_debt(trader: address, market_id: uint256, amount: uint256) -> uin
     return covered
 
 
-@view
 @internal
+@view
 def _value(vamm: address, size: int256, open_notional: uint256) -> (uint256, int256):
     """
     @dev (exit notional, unrealised PnL) of a position at the vAMM's current exit price.
@@ -378,8 +382,8 @@ def _value(vamm: address, size: int256, open_notional: uint256) -> (uint256, int
     return exit_notional, convert(open_notional, int256) - convert(exit_notional, int256)
 
 
-@pure
 @internal
+@pure
 def _check_initial_margin(margin: uint256, loss: int256, notional: uint256, risk: uint256):
     required: uint256 = fixed_point._mul_div(notional, risk & MASK64, WAD, True)
     assert convert(margin, int256) + loss >= convert(required, int256), (
@@ -391,8 +395,8 @@ def _check_initial_margin(margin: uint256, loss: int256, notional: uint256, risk
 # views
 
 
-@view
 @external
+@view
 def market(market_id: uint256) -> IClearingHouse.MarketInfo:
     """
     @notice Every parameter and the state of a market.
@@ -417,8 +421,8 @@ def market(market_id: uint256) -> IClearingHouse.MarketInfo:
     )
 
 
-@view
 @external
+@view
 def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo:
     """
     @notice A position with its value at the vAMM exit price.
@@ -433,7 +437,12 @@ def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo
     margin: uint256 = packed._lo(position.collateral)
     if size == 0:
         return IClearingHouse.PositionInfo(
-            size=0, open_notional=0, margin=margin, exit_notional=0, unrealised_pnl=0, margin_ratio=0
+            size=0,
+            open_notional=0,
+            margin=margin,
+            exit_notional=0,
+            unrealised_pnl=0,
+            margin_ratio=0,
         )
     exit_notional: uint256 = 0
     pnl: int256 = 0
@@ -548,8 +557,8 @@ def set_reduce_only(market_id: uint256, reduce_only: bool):
     self._set_flag(market_id, FLAG_REDUCE_ONLY, reduce_only)
 
 
-@view
 @internal
+@view
 def _check_market(market_id: uint256):
     assert self._markets[market_id].vamm != empty(address), "ch: unknown market"
 

@@ -7,7 +7,10 @@
         ClearingHouse address; nothing to pause.
 """
 
+from ethereum.ercs import IERC20
 from interfaces import IClearingHouse
+from interfaces import IVamm
+from interfaces import IVault
 from modules import fixed_point
 
 MAX_BATCH: constant(uint256) = 500
@@ -25,26 +28,108 @@ struct PositionView:
     liquidation_price: uint256
 
 
+struct MarketView:
+    mark_price: uint256
+    base_reserve: uint256
+    quote_reserve: uint256
+    k: uint256
+    net_base: int256
+    long_open_interest: uint256
+    short_open_interest: uint256
+    paused: bool
+    reduce_only: bool
+
+
+struct LedgerView:
+    token_balance: uint256
+    scale: uint256
+    total_free: uint256
+    total_margin: uint256
+    insurance_fund: uint256
+    fee_pool: uint256
+    counterparty_balance: int256
+
+
 clearing_house: public(immutable(address))
+vault: public(immutable(address))
 
 
 @deploy
 def __init__(clearing_house_: address):
     clearing_house = clearing_house_
+    vault = staticcall IClearingHouse(clearing_house_).vault()
 
 
-@view
 @external
-def positions(market_id: uint256, traders: DynArray[address, MAX_BATCH]) -> DynArray[
-    PositionView, MAX_BATCH
-]:
+@view
+def market(market_id: uint256) -> MarketView:
+    """
+    @notice A market's vAMM state and open interest in one read.
+    """
+    info: IClearingHouse.MarketInfo = staticcall IClearingHouse(clearing_house).market(market_id)
+    base: uint256 = 0
+    quote: uint256 = 0
+    base, quote = staticcall IVamm(info.vamm).reserves()
+    return MarketView(
+        mark_price=quote * WAD // base,
+        base_reserve=base,
+        quote_reserve=quote,
+        k=staticcall IVamm(info.vamm).k(),
+        net_base=staticcall IVamm(info.vamm).net_base(),
+        long_open_interest=info.long_open_interest,
+        short_open_interest=info.short_open_interest,
+        paused=info.paused,
+        reduce_only=info.reduce_only,
+    )
+
+
+@external
+@view
+def free_collateral(traders: DynArray[address, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice Free collateral of each listed trader, 18 decimals.
+    """
+    out: DynArray[uint256, MAX_BATCH] = []
+    for trader: address in traders:
+        out.append(staticcall IVault(vault).free_collateral(trader))
+    return out
+
+
+@external
+@view
+def ledgers(traders: DynArray[address, MAX_BATCH]) -> LedgerView:
+    """
+    @notice The vault's ledgers, with Σ free collateral over the listed traders: everything the
+            accounting identity token balance × scale = Σ ledgers needs, in one read.
+    """
+    total_free: uint256 = 0
+    for trader: address in traders:
+        total_free += staticcall IVault(vault).free_collateral(trader)
+    return LedgerView(
+        token_balance=staticcall IERC20(staticcall IVault(vault).collateral()).balanceOf(vault),
+        scale=staticcall IVault(vault).scale(),
+        total_free=total_free,
+        total_margin=staticcall IVault(vault).total_margin(),
+        insurance_fund=staticcall IVault(vault).insurance_fund(),
+        fee_pool=staticcall IVault(vault).fee_pool(),
+        counterparty_balance=staticcall IVault(vault).counterparty_balance(),
+    )
+
+
+@external
+@view
+def positions(
+    market_id: uint256, traders: DynArray[address, MAX_BATCH]
+) -> DynArray[PositionView, MAX_BATCH]:
     """
     @notice Every listed trader's position in `market_id`, valued at the vAMM exit price.
     @dev liquidation_price is the mark price at which the margin ratio (ignoring price impact and
          pending funding) reaches the maintenance ratio; 0 when there is none (no position, or a
          long whose margin covers its whole notional).
     """
-    mmr: uint256 = (staticcall IClearingHouse(clearing_house).market(market_id)).maintenance_margin_ratio
+    mmr: uint256 = (
+        staticcall IClearingHouse(clearing_house).market(market_id)
+    ).maintenance_margin_ratio
     out: DynArray[PositionView, MAX_BATCH] = []
     for trader: address in traders:
         p: IClearingHouse.PositionInfo = staticcall IClearingHouse(clearing_house).position(
@@ -65,8 +150,8 @@ def positions(market_id: uint256, traders: DynArray[address, MAX_BATCH]) -> DynA
     return out
 
 
-@pure
 @internal
+@pure
 def _liquidation_price(p: IClearingHouse.PositionInfo, mmr: uint256) -> uint256:
     if p.size > 0:
         # (margin + size·price − notional) = mmr · size·price  →  price = (N − m) / (size (1 − mmr))

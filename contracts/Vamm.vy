@@ -83,8 +83,8 @@ def __init__(
     self._accumulator = packed._pack(block.timestamp, 0)
 
 
-@view
 @external
+@view
 @reentrant
 def reserves() -> (uint256, uint256):
     """
@@ -94,8 +94,8 @@ def reserves() -> (uint256, uint256):
     return packed._lo(word), packed._hi(word)
 
 
-@view
 @external
+@view
 @reentrant
 def mark_price() -> uint256:
     """
@@ -105,8 +105,8 @@ def mark_price() -> uint256:
     return packed._hi(word) * WAD // packed._lo(word)
 
 
-@view
 @external
+@view
 @reentrant
 def net_base() -> int256:
     """
@@ -115,8 +115,8 @@ def net_base() -> int256:
     return convert(packed._lo(self._reserves), int256) - convert(_initial_base, int256)
 
 
-@view
 @external
+@view
 @reentrant
 def cumulative_mark() -> (uint256, uint256):
     """
@@ -125,8 +125,8 @@ def cumulative_mark() -> (uint256, uint256):
     return self._cumulative(self._reserves), block.timestamp
 
 
-@view
 @external
+@view
 @reentrant
 def quote_for(base_delta: int256) -> uint256:
     """
@@ -136,8 +136,8 @@ def quote_for(base_delta: int256) -> uint256:
     return self._quote(self._reserves, base_delta)[0]
 
 
-@view
 @external
+@view
 @reentrant
 def price_move_limit() -> uint256:
     """
@@ -146,8 +146,8 @@ def price_move_limit() -> uint256:
     return packed._lo(self._limits)
 
 
-@view
 @external
+@view
 @reentrant
 def max_trade_ratio() -> uint256:
     """
@@ -174,7 +174,6 @@ def swap(base_delta: int256, enforce_limits: bool) -> uint256:
     # accrue the accumulator at the price that held since the last accrual
     if block.timestamp > packed._lo(self._accumulator):
         self._accumulator = packed._pack(block.timestamp, self._cumulative(reserves_))
-
     # the block's reference price is the price before its first trade
     reference: uint256 = 0
     block_price: uint256 = self._block_price
@@ -229,16 +228,16 @@ def _set_limits(price_move_limit_: uint256, max_trade_ratio_: uint256):
     log IVamm.LimitsSet(price_move_limit=price_move_limit_, max_trade_ratio=max_trade_ratio_)
 
 
-@view
 @internal
+@view
 def _cumulative(reserves_: uint256) -> uint256:
     acc: uint256 = self._accumulator
     elapsed: uint256 = block.timestamp - packed._lo(acc)
     return packed._hi(acc) + packed._hi(reserves_) * WAD // packed._lo(reserves_) * elapsed
 
 
-@view
 @internal
+@view
 def _quote(reserves_: uint256, base_delta: int256) -> (uint256, uint256, uint256):
     """
     @dev (quote amount, new base reserve, new quote reserve) for a trade of `base_delta`.

@@ -46,12 +46,12 @@ def __init__(token: address, clearing_house_: address):
     decimals: uint8 = staticcall IERC20Detailed(token).decimals()
     assert decimals <= MAX_DECIMALS, "vault: more than 18 decimals"
     collateral = token
-    scale = 10 ** convert(MAX_DECIMALS - decimals, uint256)
+    scale = 10**convert(MAX_DECIMALS - decimals, uint256)
     clearing_house = clearing_house_
 
 
-@view
 @external
+@view
 @reentrant
 def insurance_fund() -> uint256:
     """
@@ -60,8 +60,8 @@ def insurance_fund() -> uint256:
     return packed._lo(self._pools)
 
 
-@view
 @external
+@view
 @reentrant
 def fee_pool() -> uint256:
     """
@@ -70,8 +70,8 @@ def fee_pool() -> uint256:
     return packed._hi(self._pools)
 
 
-@view
 @external
+@view
 @reentrant
 def total_margin() -> uint256:
     """
@@ -80,8 +80,8 @@ def total_margin() -> uint256:
     return packed._lo(self._books)
 
 
-@view
 @external
+@view
 @reentrant
 def counterparty_balance() -> int256:
     """

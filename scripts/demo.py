@@ -1,15 +1,8 @@
-"""`make demo`: deploy the protocol to a fresh local chain and show what was done."""
+"""`make demo`: deploy vperp to a fresh local chain and show it working."""
 
-from brownie import accounts, network, project
+from vperp import demo
 
 
 def main():
-    """Deploy every contract that needs no constructor arguments and print its address."""
-    deployer = accounts[0]
-    print(f"network {network.show_active()}, chain id {network.chain.id}, deployer {deployer}")
-    for container in project.get_loaded_projects()[0]:
-        constructor = next((i for i in container.abi if i["type"] == "constructor"), None)
-        if constructor and constructor["inputs"]:
-            continue
-        contract = container.deploy({"from": deployer})
-        print(f"deployed {container._name} at {contract.address}")
+    """Run the demo scenario."""
+    demo.main()

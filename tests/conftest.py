@@ -54,7 +54,9 @@ def attacker():
 def params(guardian):
     """The local parameter file, with the guardian role on its own account."""
     loaded = config.load()
-    return config.DeployParams(collateral=loaded.collateral, guardian=guardian.address, markets=loaded.markets)
+    return config.DeployParams(
+        collateral=loaded.collateral, guardian=guardian.address, markets=loaded.markets
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Trader actions as Brownie transactions, shared by the CLI, the simulation, benchmarks and tests."""
+"""Trader actions as Brownie transactions, shared by the CLI, simulation, benchmarks and tests."""
 
 from __future__ import annotations
 
@@ -30,7 +30,15 @@ def quote_limit(vamm, base_delta: int, slippage: float = DEFAULT_SLIPPAGE) -> in
     return quote * (10_000 - bps) // 10_000
 
 
-def trade(house, vamm, trader, market_id: int, base_delta: int, margin: int = 0, slippage: float = DEFAULT_SLIPPAGE):
+def trade(
+    house,
+    vamm,
+    trader,
+    market_id: int,
+    base_delta: int,
+    margin: int = 0,
+    slippage: float = DEFAULT_SLIPPAGE,
+):
     """Open / increase / reduce / flip by `base_delta` with a slippage limit and a deadline."""
     limit = quote_limit(vamm, base_delta, slippage)
     return house.open_position(market_id, base_delta, margin, limit, deadline(), {"from": trader})

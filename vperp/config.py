@@ -124,4 +124,6 @@ def load(path: str | Path = DEFAULT_CONFIG) -> DeployParams:
     names = [m.name for m in markets]
     if len(set(names)) != len(names):
         raise ConfigError("market names must be unique")
-    return DeployParams(collateral=collateral, guardian=str(raw.get("guardian", "deployer")), markets=markets)
+    return DeployParams(
+        collateral=collateral, guardian=str(raw.get("guardian", "deployer")), markets=markets
+    )

@@ -63,7 +63,9 @@ def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
     if c.address:
         return Contract.from_abi(c.symbol, c.address, MockERC20.abi)
     if network.show_active() not in ("development", "ganache"):
-        raise RuntimeError("refusing to deploy a faucet token on a live network: set collateral.address")
+        raise RuntimeError(
+            "refusing to deploy a faucet token on a live network: set collateral.address"
+        )
     return MockERC20.deploy(c.name, c.symbol, c.decimals, {"from": deployer})
 
 
@@ -87,7 +89,9 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
 
     vamms, feeds = [], []
     for m in params.markets:
-        vamm = Vamm.deploy(house, m.base_reserve, m.quote_reserve, m.price_move_limit, m.max_trade_ratio, tx)
+        vamm = Vamm.deploy(
+            house, m.base_reserve, m.quote_reserve, m.price_move_limit, m.max_trade_ratio, tx
+        )
         house.add_market(
             vamm,
             m.initial_margin_ratio,
@@ -119,7 +123,9 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
     )
 
 
-def write_manifest(deployment: Deployment, params: DeployParams, directory: Path = DEPLOYMENTS_DIR) -> Path:
+def write_manifest(
+    deployment: Deployment, params: DeployParams, directory: Path = DEPLOYMENTS_DIR
+) -> Path:
     """Write ``deployments/<chain_id>.json``: addresses, deployment block and parameters."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{chain.id}.json"

@@ -6,7 +6,7 @@ WAD = 10**18
 
 
 def to_wad(value: float | int | str | Decimal) -> int:
-    """A human number (``2000``, ``"0.0625"``) as an 18-decimal integer; rejects sub-wei precision."""
+    """A human number (``2000``, ``"0.0625"``) as an 18-decimal integer; no sub-wei precision."""
     with localcontext() as ctx:
         ctx.prec = 80
         scaled = Decimal(str(value)) * WAD

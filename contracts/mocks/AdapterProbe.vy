@@ -45,8 +45,8 @@ def store(amount: uint256):
     log IProbe.Stored(caller=msg.sender, amount=amount)
 
 
-@view
 @external
+@view
 def scaled(amount: uint256, roundup: bool) -> uint256:
     """
     @notice `amount` × 1.5 in 18-decimal fixed point, rounded as asked.

@@ -9,12 +9,19 @@ from ethereum.ercs import IERC20
 
 implements: IERC20
 
-name: public(constant(String[8])) = "Fee Coin"
-symbol: public(constant(String[3])) = "FEE"
-decimals: public(constant(uint8)) = 6
+name: public(immutable(String[8]))
+symbol: public(immutable(String[3]))
+decimals: public(immutable(uint8))
 totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
+
+
+@deploy
+def __init__():
+    name = "Fee Coin"
+    symbol = "FEE"
+    decimals = 6
 
 
 @external

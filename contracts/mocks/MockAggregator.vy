@@ -9,15 +9,17 @@ from interfaces import IAggregatorV3
 
 implements: IAggregatorV3
 
+
 event AnswerUpdated:
     current: indexed(int256)
     round_id: indexed(uint256)
     updated_at: uint256
 
+
 decimals: public(uint8)
 description: public(String[64])
-version: public(constant(uint256)) = 4
 latest_round: public(uint80)
+_version: uint256
 _answers: HashMap[uint80, int256]
 _updated_at: HashMap[uint80, uint256]
 _answered_in: HashMap[uint80, uint80]
@@ -27,6 +29,7 @@ _answered_in: HashMap[uint80, uint80]
 def __init__(decimals_: uint8, description_: String[64], answer: int256):
     self.decimals = decimals_
     self.description = description_
+    self._version = 4
     self._set(answer, block.timestamp)
 
 
@@ -47,15 +50,21 @@ def set_round(answer: int256, updated_at: uint256, answered_in_round: uint80):
     self._answered_in[self.latest_round] = answered_in_round
 
 
-@view
 @external
+@view
+def version() -> uint256:
+    return self._version
+
+
+@external
+@view
 def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
     round_id: uint80 = self.latest_round
     return self._round(round_id)
 
 
-@view
 @external
+@view
 def getRoundData(round_id: uint80) -> (uint80, int256, uint256, uint256, uint80):
     assert round_id <= self.latest_round and round_id != 0, "No data present"
     return self._round(round_id)
@@ -71,8 +80,8 @@ def _set(answer: int256, updated_at: uint256):
     log AnswerUpdated(current=answer, round_id=convert(round_id, uint256), updated_at=updated_at)
 
 
-@view
 @internal
+@view
 def _round(round_id: uint80) -> (uint80, int256, uint256, uint256, uint80):
     updated: uint256 = self._updated_at[round_id]
     return round_id, self._answers[round_id], updated, updated, self._answered_in[round_id]

@@ -12,7 +12,12 @@ RISK_OK = (WAD // 10, WAD // 16, WAD // 1000, WAD // 2)
 def test_set_risk_params__owner_sets_and_logs(house, owner):
     tx = house.set_risk_params(0, WAD // 5, WAD // 10, WAD // 500, WAD, {"from": owner})
     m = house.market(0)
-    assert (m["initial_margin_ratio"], m["maintenance_margin_ratio"], m["fee_rate"], m["insurance_fee_share"]) == (
+    assert (
+        m["initial_margin_ratio"],
+        m["maintenance_margin_ratio"],
+        m["fee_rate"],
+        m["insurance_fee_share"],
+    ) == (
         WAD // 5,
         WAD // 10,
         WAD // 500,
@@ -66,7 +71,11 @@ def test_set_caps__out_of_bounds__reverts(house, owner, caps, message):
 def test_set_caps__owner_sets_and_logs(house, owner):
     tx = house.set_caps(0, 10 * WAD, 5 * WAD, 20 * WAD, {"from": owner})
     m = house.market(0)
-    assert (m["max_open_interest"], m["max_position_size"], m["min_position_notional"]) == (10 * WAD, 5 * WAD, 20 * WAD)
+    assert (m["max_open_interest"], m["max_position_size"], m["min_position_notional"]) == (
+        10 * WAD,
+        5 * WAD,
+        20 * WAD,
+    )
     assert tx.events["CapsSet"]["max_position_size"] == 5 * WAD
 
 

@@ -32,7 +32,13 @@ def test_open_long__records_position_and_moves_margin_and_fee(house, vault, eth,
     assert vault.insurance_fund() + vault.fee_pool() == fee
     assert vault.insurance_fund() == fee // 2  # the insurance share rounds down inside the fee
     ev = tx.events["PositionChanged"]
-    assert (ev["trader"], ev["market"], ev["size"], ev["margin"], ev["fee"]) == (trader, 0, WAD, 300 * WAD, fee)
+    assert (ev["trader"], ev["market"], ev["size"], ev["margin"], ev["fee"]) == (
+        trader,
+        0,
+        WAD,
+        300 * WAD,
+        fee,
+    )
 
 
 def test_open_short__negative_size(house, eth, funded, trader):
@@ -51,7 +57,9 @@ def test_increase__adds_size_notional_and_margin(house, eth, funded, trader):
     assert p["size"] == 2 * WAD and p["open_notional"] == first + quote and p["margin"] == 600 * WAD
 
 
-def test_reduce__realises_pnl_into_margin_and_keeps_the_rest_open(house, vault, eth, funded, trader, other_trader):
+def test_reduce__realises_pnl_into_margin_and_keeps_the_rest_open(
+    house, vault, eth, funded, trader, other_trader
+):
     actions.trade(house, eth, trader, 0, 2 * WAD, 500 * WAD)
     actions.trade(house, eth, other_trader, 0, 3 * WAD, 1000 * WAD)  # pushes the price up
     p0 = house.position(trader, 0)
@@ -83,7 +91,11 @@ def test_flip__closes_then_opens_the_other_side(house, vault, eth, funded, trade
     assert p["size"] == -2 * WAD
     assert p["margin"] == 700 * WAD
     # the old margin (minus loss and fees) came back, the new margin left
-    assert free_before - 700 * WAD < vault.free_collateral(trader) < free_before - 700 * WAD + 300 * WAD
+    assert (
+        free_before - 700 * WAD
+        < vault.free_collateral(trader)
+        < free_before - 700 * WAD + 300 * WAD
+    )
 
 
 def test_round_trip__returns_at_most_deposit_minus_fees(house, vault, eth, funded, trader):
@@ -132,19 +144,37 @@ BAD_OPENS = [
     ("expired deadline", {"deadline": -1}, "ch: expired"),
     ("unknown market", {"market": 7}, "ch: unknown market"),
     ("leverage above max", {"margin": 190 * WAD}, "ch: margin below initial requirement"),
-    ("more margin than free collateral", {"margin": 200_000 * WAD}, "vault: insufficient free collateral"),
+    (
+        "more margin than free collateral",
+        {"margin": 200_000 * WAD},
+        "vault: insufficient free collateral",
+    ),
     ("slippage on a buy", {"quote_limit": 1}, "ch: slippage, quote in above limit"),
-    ("dust position", {"base_delta": 10**15, "margin": 10 * WAD}, "ch: position below minimum notional"),
+    (
+        "dust position",
+        {"base_delta": 10**15, "margin": 10 * WAD},
+        "ch: position below minimum notional",
+    ),
     ("position above max size", {"base_delta": 501 * WAD, "margin": 200_000 * WAD}, None),
 ]
 
 
 @pytest.mark.parametrize("description,override,message", BAD_OPENS, ids=[b[0] for b in BAD_OPENS])
-def test_open__bad_input__reverts_and_changes_nothing(house, vault, eth, funded, trader, description, override, message):
-    args = {"market": 0, "base_delta": WAD, "margin": 300 * WAD, "quote_limit": None, "deadline": None}
+def test_open__bad_input__reverts_and_changes_nothing(
+    house, vault, eth, funded, trader, description, override, message
+):
+    args = {
+        "market": 0,
+        "base_delta": WAD,
+        "margin": 300 * WAD,
+        "quote_limit": None,
+        "deadline": None,
+    }
     args.update(override)
     if args["quote_limit"] is None:
-        args["quote_limit"] = actions.quote_limit(eth, args["base_delta"]) if args["base_delta"] else 0
+        args["quote_limit"] = (
+            actions.quote_limit(eth, args["base_delta"]) if args["base_delta"] else 0
+        )
     if args["deadline"] is None:
         args["deadline"] = actions.deadline()
     elif args["deadline"] < 0:

@@ -63,7 +63,9 @@ def test_pause__unknown_market__reverts(house, guardian):
         house.set_paused(5, True, {"from": guardian})
 
 
-def test_reduce_only__blocks_opening_allows_closing(house, eth, funded, trader, other_trader, owner):
+def test_reduce_only__blocks_opening_allows_closing(
+    house, eth, funded, trader, other_trader, owner
+):
     actions.trade(house, eth, trader, 0, WAD, 300 * WAD)
     house.set_reduce_only(0, True, {"from": owner})
     with brownie.reverts("ch: market is reduce-only"):

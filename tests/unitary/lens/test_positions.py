@@ -6,7 +6,9 @@ from tests.conftest import WAD
 from vperp import actions
 
 
-def test_positions__batch_matches_single_reads(house, lens, eth, funded, trader, other_trader, attacker):
+def test_positions__batch_matches_single_reads(
+    house, lens, eth, funded, trader, other_trader, attacker
+):
     actions.trade(house, eth, trader, 0, 2 * WAD, 600 * WAD)
     actions.trade(house, eth, other_trader, 0, -WAD, 400 * WAD)
     rows = lens.positions(0, [trader, other_trader, attacker])
@@ -23,7 +25,9 @@ def test_positions__batch_matches_single_reads(house, lens, eth, funded, trader,
     assert rows[2]["size"] == 0 and rows[2]["liquidation_price"] == 0
 
 
-def test_positions__liquidation_price_puts_margin_ratio_at_maintenance(house, lens, eth, funded, trader, other_trader):
+def test_positions__liquidation_price_puts_margin_ratio_at_maintenance(
+    house, lens, eth, funded, trader, other_trader
+):
     actions.trade(house, eth, trader, 0, 2 * WAD, 600 * WAD)
     actions.trade(house, eth, other_trader, 0, -WAD, 400 * WAD)
     mmr = Fraction(house.market(0)["maintenance_margin_ratio"], WAD)

@@ -25,7 +25,11 @@ def test_move__conserves_ledgers(owner, trader):
     v.move(trader, 3 * 10**17, -(2 * 10**17), 0, 0, {"from": owner})
     assert v.counterparty_balance() == -(10**17)
     total = (
-        v.free_collateral(trader) + v.total_margin() + v.insurance_fund() + v.fee_pool() + v.counterparty_balance()
+        v.free_collateral(trader)
+        + v.total_margin()
+        + v.insurance_fund()
+        + v.fee_pool()
+        + v.counterparty_balance()
     )
     assert total == tok.balanceOf(v) * v.scale()
 

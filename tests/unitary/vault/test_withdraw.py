@@ -22,7 +22,9 @@ def test_withdraw__more_than_free__reverts_and_changes_nothing(vault, token, fun
     assert token.balanceOf(vault) == 200_000 * USDC
 
 
-def test_withdraw__sub_unit_dust_stays_credited_never_sent(vault, house, eth, token, funded, trader):
+def test_withdraw__sub_unit_dust_stays_credited_never_sent(
+    vault, house, eth, token, funded, trader
+):
     """A close leaves 18-decimal dust; only whole token units can leave, so the vault never pays
     more than it credited."""
     from vperp import actions

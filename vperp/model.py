@@ -1,0 +1,186 @@
+"""Exact Python reference of vperp's on-chain math, integer for integer.
+
+The tests drive the real contracts and this model side by side (differential fuzzing); the CLI and
+the simulation use it to explain numbers. Every rounding mirrors the contracts: what a trader owes
+rounds up, what a trader receives rounds down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+WAD = 10**18
+
+
+class ModelRevert(Exception):
+    """The contracts would revert with this message."""
+
+
+def mul_div(x: int, y: int, d: int, roundup: bool) -> int:
+    """x·y/d for non-negative integers, rounded down or up (snekmate `_mul_div`)."""
+    q, r = divmod(x * y, d)
+    return q + 1 if roundup and r else q
+
+
+def mul_div_signed(x: int, y: int, d: int, roundup: bool) -> int:
+    """x·y/d for a signed x, toward +inf (`roundup`) or -inf (`fixed_point._mul_div_signed`)."""
+    if x >= 0:
+        return mul_div(x, y, d, roundup)
+    return -mul_div(-x, y, d, not roundup)
+
+
+@dataclass
+class VammModel:
+    """x·y=k with quote = ceil(k / base)."""
+
+    base: int
+    quote: int
+    k: int = 0
+    initial_base: int = 0
+
+    def __post_init__(self) -> None:
+        self.k = self.k or self.base * self.quote
+        self.initial_base = self.initial_base or self.base
+
+    @property
+    def mark(self) -> int:
+        return self.quote * WAD // self.base
+
+    @property
+    def net_base(self) -> int:
+        return self.base - self.initial_base
+
+    def quote_for(self, base_delta: int) -> tuple[int, int, int]:
+        """(quote amount, new base, new quote) of a trade; > 0 buys base."""
+        if base_delta > 0:
+            if base_delta >= self.base:
+                raise ModelRevert("vamm: not enough base liquidity")
+            new_base = self.base - base_delta
+        else:
+            new_base = self.base - base_delta
+        new_quote = mul_div(self.k, 1, new_base, True)
+        amount = new_quote - self.quote if base_delta > 0 else self.quote - new_quote
+        return amount, new_base, new_quote
+
+    def swap(self, base_delta: int) -> int:
+        amount, self.base, self.quote = self.quote_for(base_delta)
+        return amount
+
+
+@dataclass
+class PositionModel:
+    size: int = 0
+    open_notional: int = 0
+    margin: int = 0
+
+
+@dataclass
+class MarketModel:
+    """One market's parameters and its vAMM."""
+
+    vamm: VammModel
+    imr: int
+    mmr: int
+    fee_rate: int
+    insurance_share: int
+    min_notional: int = 0
+    positions: dict[str, PositionModel] = field(default_factory=dict)
+
+    def position(self, trader: str) -> PositionModel:
+        return self.positions.setdefault(trader, PositionModel())
+
+    def value(self, p: PositionModel) -> tuple[int, int]:
+        """(exit notional, unrealised PnL) at the vAMM exit price."""
+        exit_notional = self.vamm.quote_for(-p.size)[0]
+        pnl = exit_notional - p.open_notional if p.size > 0 else p.open_notional - exit_notional
+        return exit_notional, pnl
+
+
+@dataclass
+class TradeResult:
+    """Ledger deltas of one trade, as the Vault sees them."""
+
+    quote: int = 0
+    fee: int = 0
+    realised: int = 0
+    bad_debt: int = 0
+    free_delta: int = 0
+    margin_delta: int = 0
+    insurance_delta: int = 0
+    fee_delta: int = 0
+
+
+def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> TradeResult:
+    """Mirror of `ClearingHouse._trade` (without limits and caps, which the tests keep inside)."""
+    p = market.position(trader)
+    res = TradeResult()
+    size = p.size
+    reducing = 0
+    if size and (size > 0) != (base_delta > 0):
+        reducing = min(abs(base_delta), abs(size))
+    opening = abs(base_delta) - reducing
+    sign = 1 if base_delta > 0 else -1
+    if reducing:
+        quote = market.vamm.swap(sign * reducing)
+        res.quote = quote
+        if size > 0:
+            released = mul_div(p.open_notional, reducing, abs(size), True)
+            pnl = quote - released
+        else:
+            released = mul_div(p.open_notional, reducing, abs(size), False)
+            pnl = released - quote
+        fee = mul_div(quote, market.fee_rate, WAD, True)
+        p.size += sign * reducing
+        p.open_notional -= released
+        available = p.margin + pnl
+        if p.size == 0:
+            payout = 0
+            if available >= fee:
+                payout = available - fee
+            elif available >= 0:
+                fee = available
+            else:
+                fee = 0
+                res.bad_debt = -available
+            res.free_delta = payout
+            res.margin_delta = -p.margin
+            p.margin = 0
+        else:
+            left = available - fee
+            if left < 0:
+                raise ModelRevert("ch: reduce leaves negative margin, close instead")
+            res.margin_delta = left - p.margin
+            p.margin = left
+        res.fee = fee
+        res.realised = pnl
+    if opening:
+        quote = market.vamm.swap(sign * opening)
+        res.quote += quote
+        fee = mul_div(quote, market.fee_rate, WAD, True)
+        p.size += sign * opening
+        p.open_notional += quote
+        p.margin += margin_in
+        res.free_delta -= margin_in + fee
+        res.margin_delta += margin_in
+        res.fee += fee
+        exit_notional, pnl = market.value(p)
+        required = mul_div(exit_notional, market.imr, WAD, True)
+        if p.margin + min(pnl, 0) < required:
+            raise ModelRevert("ch: margin below initial requirement")
+    if p.size and p.open_notional < market.min_notional:
+        raise ModelRevert("ch: position below minimum notional")
+    res.insurance_delta = mul_div(res.fee, market.insurance_share, WAD, False)
+    res.fee_delta = res.fee - res.insurance_delta
+    return res
+
+
+def liquidation_price(size: int, open_notional: int, margin: int, mmr: int) -> int:
+    """Mark price at which the margin ratio reaches `mmr` (ignoring price impact and funding);
+    0 when there is none. Mirrors `Lens._liquidation_price`."""
+    if size > 0:
+        if open_notional <= margin:
+            return 0
+        return mul_div(open_notional - margin, WAD * WAD, size * (WAD - mmr), False)
+    if size < 0:
+        return mul_div(margin + open_notional, WAD * WAD, -size * (WAD + mmr), False)
+    return 0
