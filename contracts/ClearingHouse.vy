@@ -15,6 +15,7 @@
 """
 
 from interfaces import IClearingHouse
+from interfaces import IOracleAdapter
 from interfaces import IVamm
 from interfaces import IVault
 from modules import fixed_point
@@ -43,6 +44,16 @@ MIN_INITIAL_MARGIN_RATIO: constant(uint256) = WAD // 100  # 100x at most
 MIN_MAINTENANCE_MARGIN_RATIO: constant(uint256) = WAD // 200  # 0.5 %
 MAX_FEE_RATE: constant(uint256) = WAD // 100  # 1 %
 MAX_MIN_POSITION_NOTIONAL: constant(uint256) = 10**6 * WAD
+HOUR: constant(uint256) = 3600
+PREMIUM_PAYOFF_HOURS: constant(int256) = 24  # a premium would be paid off in one day
+DEFAULT_FUNDING_PERIOD: constant(uint256) = HOUR
+DEFAULT_MAX_FUNDING_RATE: constant(uint256) = WAD // 1000  # 0.1 % per hour
+DEFAULT_MAX_FUNDING_INTERVAL: constant(uint256) = 8 * HOUR
+MIN_FUNDING_PERIOD: constant(uint256) = 60
+MAX_FUNDING_PERIOD: constant(uint256) = 24 * HOUR
+MAX_FUNDING_RATE: constant(uint256) = WAD // 100  # 1 % per hour
+MAX_FUNDING_INTERVAL: constant(uint256) = 7 * 24 * HOUR
+MASK192: constant(uint256) = 2**192 - 1
 
 
 struct Market:
@@ -57,16 +68,25 @@ struct Market:
     open_interest: uint256
     # bad debt the insurance fund could not cover
     shortfall: uint256
+    # cumulative funding per unit: paid by longs (low 128, signed) | received by shorts (high)
+    funding: uint256
+    # last funding settlement (low 64) | vAMM Σ mark · seconds at that moment (high 192)
+    funding_clock: uint256
+    # oracle Σ index · seconds (low 192) | oracle Σ valid seconds (high 64), at that moment
+    index_clock: uint256
+    # funding period (low 64) | max rate per hour, WAD (next 64) | max charged interval (next 64)
+    funding_params: uint256
 
 
 struct Position:
     # size, signed base (low 128) | open notional (high 128)
     base: uint256
-    # margin (low 128) | reserved for the funding index (high 128)
+    # margin (low 128) | funding index of the position's side when last settled (high, signed)
     collateral: uint256
 
 
 vault: public(immutable(address))
+oracle: public(immutable(address))
 guardian: public(address)
 market_count: public(uint256)
 _markets: HashMap[uint256, Market]
@@ -74,15 +94,18 @@ _positions: HashMap[address, HashMap[uint256, Position]]
 
 
 @deploy
-def __init__(vault_: address, guardian_: address):
+def __init__(vault_: address, oracle_: address, guardian_: address):
     """
     @param vault_ The collateral vault (deployed with this contract's address).
+    @param oracle_ The OracleAdapter giving each market's index price.
     @param guardian_ May pause and unpause markets.
     """
     ownable.__init__()
     ownable_2step.__init__()
     assert vault_ != empty(address), "ch: zero vault"
+    assert oracle_ != empty(address), "ch: zero oracle"
     vault = vault_
+    oracle = oracle_
     self.guardian = guardian_
     log IClearingHouse.GuardianSet(guardian=guardian_)
 
@@ -132,15 +155,27 @@ def add_margin(market_id: uint256, amount: uint256):
     """
     assert amount != 0, "ch: zero amount"
     position: Position = self._positions[msg.sender][market_id]
-    assert packed._lo(position.base) != 0, "ch: no position"
-    margin: uint256 = packed._lo(position.collateral) + amount
-    self._positions[msg.sender][market_id].collateral = packed._pack(
-        margin, packed._hi(position.collateral)
+    size: int256 = packed._signed(packed._lo(position.base))
+    assert size != 0, "ch: no position"
+    margin: uint256 = 0
+    owed: int256 = 0
+    index: int256 = 0
+    bad_debt: uint256 = 0
+    margin, owed, index, bad_debt = self._settle_funding_of(market_id, size, position.collateral)
+    margin_delta: int256 = convert(margin + amount, int256) - convert(
+        packed._lo(position.collateral), int256
     )
+    margin += amount
+    self._positions[msg.sender][market_id].collateral = packed._pack(
+        margin, packed._signed_bits(index)
+    )
+    insurance_delta: int256 = 0
+    if bad_debt != 0:
+        insurance_delta = -convert(self._cover_bad_debt(msg.sender, market_id, bad_debt), int256)
     amount_: int256 = convert(amount, int256)
-    extcall IVault(vault).move(msg.sender, -amount_, amount_, 0, 0)
+    extcall IVault(vault).move(msg.sender, -amount_, margin_delta, insurance_delta, 0)
     log IClearingHouse.MarginChanged(
-        trader=msg.sender, market=market_id, amount=amount_, margin=margin
+        trader=msg.sender, market=market_id, amount=amount_, margin=margin, funding_paid=owed
     )
 
 
@@ -152,26 +187,41 @@ def remove_margin(market_id: uint256, amount: uint256):
          initial margin requirement on the position's exit notional. Blocked while paused.
     """
     assert amount != 0, "ch: zero amount"
-    market: Market = self._markets[market_id]
-    assert market.vamm != empty(address), "ch: unknown market"
-    assert packed._hi(market.state) & FLAG_PAUSED == 0, "ch: market paused"
+    vamm: address = self._markets[market_id].vamm
+    assert vamm != empty(address), "ch: unknown market"
+    assert packed._hi(self._markets[market_id].state) & FLAG_PAUSED == 0, "ch: market paused"
     position: Position = self._positions[msg.sender][market_id]
     size: int256 = packed._signed(packed._lo(position.base))
     assert size != 0, "ch: no position"
-    margin: uint256 = packed._lo(position.collateral)
+    index_price: uint256 = extcall IOracleAdapter(oracle).touch_valid(market_id)
+    margin: uint256 = 0
+    owed: int256 = 0
+    index: int256 = 0
+    bad_debt: uint256 = 0
+    margin, owed, index, bad_debt = self._settle_funding_of(market_id, size, position.collateral)
     assert amount <= margin, "ch: amount exceeds margin"
+    margin_delta: int256 = convert(margin - amount, int256) - convert(
+        packed._lo(position.collateral), int256
+    )
     margin = unsafe_sub(margin, amount)  # checked just above
+    open_notional: uint256 = packed._hi(position.base)
     exit_notional: uint256 = 0
     pnl: int256 = 0
-    exit_notional, pnl = self._value(market.vamm, size, packed._hi(position.base))
-    self._check_initial_margin(margin, min(pnl, 0), exit_notional, market.risk)
+    exit_notional, pnl = self._value(vamm, size, open_notional)
+    # the valuation more favourable to the trader counts; positive PnL never does
+    oracle_pnl: int256 = fixed_point._mul_div_signed(size, index_price, WAD, False) - (
+        convert(open_notional, int256) if size > 0 else -convert(open_notional, int256)
+    )
+    self._check_initial_margin(
+        margin, min(max(pnl, oracle_pnl), 0), exit_notional, self._markets[market_id].risk
+    )
     self._positions[msg.sender][market_id].collateral = packed._pack(
-        margin, packed._hi(position.collateral)
+        margin, packed._signed_bits(index)
     )
     amount_: int256 = convert(amount, int256)
-    extcall IVault(vault).move(msg.sender, amount_, -amount_, 0, 0)
+    extcall IVault(vault).move(msg.sender, amount_, margin_delta, 0, 0)
     log IClearingHouse.MarginChanged(
-        trader=msg.sender, market=market_id, amount=-amount_, margin=margin
+        trader=msg.sender, market=market_id, amount=-amount_, margin=margin, funding_paid=owed
     )
 
 
@@ -183,21 +233,28 @@ def _trade(
     margin_in: uint256,
     quote_limit: uint256,
 ):
-    # field by field: a trade never needs the shortfall slot
-    market: Market = Market(
-        vamm=self._markets[market_id].vamm,
-        risk=self._markets[market_id].risk,
-        caps=self._markets[market_id].caps,
-        state=self._markets[market_id].state,
-        open_interest=self._markets[market_id].open_interest,
-        shortfall=0,
-    )
+    # field by field: a trade needs neither the shortfall nor the funding clocks
+    market: Market = empty(Market)
+    market.vamm = self._markets[market_id].vamm
     assert market.vamm != empty(address), "ch: unknown market"
+    market.risk = self._markets[market_id].risk
+    market.caps = self._markets[market_id].caps
+    market.state = self._markets[market_id].state
+    market.open_interest = self._markets[market_id].open_interest
+    market.funding = self._markets[market_id].funding
     position: Position = self._positions[trader][market_id]
     old_size: int256 = packed._signed(packed._lo(position.base))
     size: int256 = old_size
     open_notional: uint256 = packed._hi(position.base)
-    margin: uint256 = packed._lo(position.collateral)
+    # funding first: every touch settles what the position owes or is owed
+    margin: uint256 = 0
+    funding_paid: int256 = 0
+    index: int256 = 0
+    bad_debt: uint256 = 0
+    margin, funding_paid, index, bad_debt = self._apply_funding(
+        old_size, position.collateral, market.funding
+    )
+    margin_delta: int256 = convert(margin, int256) - convert(packed._lo(position.collateral), int256)
     fee_rate: uint256 = (market.risk >> 128) & MASK64
 
     # how much of the trade reduces the current position, and how much opens exposure
@@ -210,15 +267,14 @@ def _trade(
         flags: uint256 = packed._hi(market.state)
         assert flags & FLAG_PAUSED == 0, "ch: market paused"
         assert flags & FLAG_REDUCE_ONLY == 0, "ch: market is reduce-only"
+        extcall IOracleAdapter(oracle).touch_valid(market_id)
     else:
         assert margin_in == 0, "ch: margin only with an opening trade"
 
     quote_total: uint256 = 0
     fee_total: uint256 = 0
     realised: int256 = 0
-    bad_debt: uint256 = 0
     free_delta: int256 = 0
-    margin_delta: int256 = 0
 
     if reducing != 0:
         part: int256 = convert(reducing, int256)
@@ -249,14 +305,14 @@ def _trade(
                 fee = convert(available, uint256)  # the fee takes what is left
             else:
                 fee = 0
-                bad_debt = convert(-available, uint256)
+                bad_debt += convert(-available, uint256)
             free_delta = convert(payout, int256)
-            margin_delta = -convert(margin, int256)
+            margin_delta -= convert(margin, int256)
             margin = 0
         else:
             left: int256 = available - convert(fee, int256)
             assert left >= 0, "ch: reduce leaves negative margin, close instead"
-            margin_delta = left - convert(margin, int256)
+            margin_delta += left - convert(margin, int256)
             margin = convert(left, uint256)
         fee_total = fee
 
@@ -292,7 +348,7 @@ def _trade(
     self._update_open_interest(market_id, market, old_size, size, opening != 0)
     self._positions[trader][market_id] = Position(
         base=packed._pack(packed._signed_bits(size), open_notional),
-        collateral=packed._pack(margin, packed._hi(position.collateral)),
+        collateral=packed._pack(margin, packed._signed_bits(self._side_index(size, market.funding))),
     )
 
     insurance_delta: int256 = convert(
@@ -312,8 +368,180 @@ def _trade(
         margin=margin,
         realised_pnl=realised,
         fee=fee_total,
+        funding_paid=funding_paid,
         bad_debt=bad_debt,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# funding
+
+
+@external
+def settle_funding(market_id: uint256):
+    """
+    @notice Settle the market's funding for the time since the last settlement (permissionless,
+            at most once per funding period).
+    @dev premium = (TWAP mark − TWAP index) / TWAP index, both over exactly the elapsed interval;
+         rate per hour = clamp(premium / 24, ±max rate); funding per unit of base =
+         rate × min(elapsed, max interval) / 1 h × TWAP index. Longs pay it, shorts receive it
+         (negative: the reverse); the vAMM's share of the long/short imbalance goes to or comes
+         from the insurance fund. When the fund cannot pay, the receiving side gets less (its
+         own index moves less). When the index was invalid at any moment of the interval, or is
+         now, nothing is charged and the interval is consumed.
+    """
+    vamm: address = self._markets[market_id].vamm
+    assert vamm != empty(address), "ch: unknown market"
+    clock: uint256 = self._markets[market_id].funding_clock
+    params: uint256 = self._markets[market_id].funding_params
+    last: uint256 = clock & MASK64
+    assert block.timestamp >= last + (params & MASK64), "ch: funding period not elapsed"
+    elapsed: uint256 = block.timestamp - last
+
+    mark_cum: uint256 = 0
+    now_: uint256 = 0
+    mark_cum, now_ = staticcall IVamm(vamm).cumulative_mark()
+    price_: uint256 = 0
+    status: uint256 = 0
+    index_cum: uint256 = 0
+    valid: uint256 = 0
+    price_, status, index_cum, valid = extcall IOracleAdapter(oracle).touch(market_id)
+    index_clock: uint256 = self._markets[market_id].index_clock
+    mark_twap: uint256 = (mark_cum - (clock >> 64)) // elapsed
+    index_twap: uint256 = (index_cum - (index_clock & MASK192)) // elapsed
+    charged: bool = status == 0 and valid - (index_clock >> 192) == elapsed and index_twap != 0
+
+    premium: int256 = 0
+    rate: int256 = 0
+    long_funding: int256 = 0
+    short_funding: int256 = 0
+    insurance_delta: int256 = 0
+    interval: uint256 = 0
+    if charged:
+        premium = fixed_point._mul_div_signed(
+            convert(mark_twap, int256) - convert(index_twap, int256), WAD, index_twap, False
+        )
+        max_rate: int256 = convert((params >> 64) & MASK64, int256)
+        rate = max(min(premium // PREMIUM_PAYOFF_HOURS, max_rate), -max_rate)
+        interval = min(elapsed, params >> 128)
+        per_unit: int256 = fixed_point._mul_div_signed(rate, interval * index_twap, HOUR * WAD, False)
+        long_funding, short_funding, insurance_delta = self._split_funding(market_id, per_unit)
+        word: uint256 = self._markets[market_id].funding
+        self._markets[market_id].funding = packed._pack(
+            packed._signed_bits(packed._signed(packed._lo(word)) + long_funding),
+            packed._signed_bits(packed._signed(packed._hi(word)) + short_funding),
+        )
+        if insurance_delta != 0:
+            extcall IVault(vault).move(self, 0, 0, insurance_delta, 0)
+
+    self._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
+    self._markets[market_id].index_clock = index_cum | (valid << 192)
+    log IClearingHouse.FundingSettled(
+        market=market_id,
+        rate=rate,
+        premium=premium,
+        mark_twap=mark_twap,
+        index_twap=index_twap,
+        elapsed=elapsed,
+        charged_seconds=interval,
+        long_funding=long_funding,
+        short_funding=short_funding,
+        insurance_delta=insurance_delta,
+    )
+
+
+@internal
+def _split_funding(market_id: uint256, per_unit: int256) -> (int256, int256, int256):
+    """
+    @dev (per unit paid by longs, per unit received by shorts, insurance fund delta).
+         The fund takes the imbalance: longs pay per_unit × L, shorts receive per_unit × S.
+         What the fund would have to pay beyond its balance is cut from the receiving side.
+         The fund's delta rounds toward −inf; each position's charge rounds against it.
+    """
+    oi: uint256 = self._markets[market_id].open_interest
+    longs: uint256 = packed._lo(oi)
+    shorts: uint256 = packed._hi(oi)
+    long_funding: int256 = per_unit
+    short_funding: int256 = per_unit
+    paid: int256 = fixed_point._mul_div_signed(per_unit, longs, WAD, False)
+    received: int256 = fixed_point._mul_div_signed(per_unit, shorts, WAD, True)
+    if paid < received:
+        fund: int256 = convert(staticcall IVault(vault).insurance_fund(), int256)
+        if received - paid > fund:
+            if per_unit > 0:
+                # shorts receive what longs pay plus the whole fund
+                short_funding = fixed_point._mul_div_signed(paid + fund, WAD, shorts, False)
+                received = fixed_point._mul_div_signed(short_funding, shorts, WAD, True)
+            else:
+                # longs receive what shorts pay plus the whole fund (per unit, both negative)
+                long_funding = -fixed_point._mul_div_signed(fund - received, WAD, longs, False)
+                paid = fixed_point._mul_div_signed(long_funding, longs, WAD, False)
+    return long_funding, short_funding, paid - received
+
+
+@internal
+@pure
+def _side_index(size: int256, word: uint256) -> int256:
+    """
+    @dev The cumulative funding index a position of `size` follows.
+    """
+    if size > 0:
+        return packed._signed(packed._lo(word))
+    if size < 0:
+        return packed._signed(packed._hi(word))
+    return 0
+
+
+@internal
+@pure
+def _apply_funding(
+    size: int256, collateral: uint256, word: uint256
+) -> (uint256, int256, int256, uint256):
+    """
+    @dev Settle a position's funding: (new margin, funding paid (> 0) or received (< 0), the
+         side's index now, bad debt). Paid rounds up, received rounds down; a charge above the
+         margin takes the whole margin and the rest is bad debt.
+    """
+    margin: uint256 = packed._lo(collateral)
+    if size == 0:
+        return margin, 0, 0, 0
+    index: int256 = self._side_index(size, word)
+    moved: int256 = index - packed._signed(packed._hi(collateral))
+    owed: int256 = 0
+    if size > 0:
+        owed = fixed_point._mul_div_signed(moved, convert(size, uint256), WAD, True)
+    else:
+        owed = -fixed_point._mul_div_signed(moved, convert(-size, uint256), WAD, False)
+    if owed <= 0:
+        return margin + convert(-owed, uint256), owed, index, 0
+    if convert(owed, uint256) <= margin:
+        return margin - convert(owed, uint256), owed, index, 0
+    return 0, owed, index, convert(owed, uint256) - margin
+
+
+@internal
+@view
+def _settle_funding_of(
+    market_id: uint256, size: int256, collateral: uint256
+) -> (uint256, int256, int256, uint256):
+    return self._apply_funding(size, collateral, self._markets[market_id].funding)
+
+
+@external
+@view
+def pending_funding(trader: address, market_id: uint256) -> int256:
+    """
+    @notice Funding the position would pay (> 0) or receive (< 0) if touched now.
+    """
+    position: Position = self._positions[trader][market_id]
+    owed: int256 = 0
+    margin: uint256 = 0
+    index: int256 = 0
+    bad_debt: uint256 = 0
+    margin, owed, index, bad_debt = self._settle_funding_of(
+        market_id, packed._signed(packed._lo(position.base)), position.collateral
+    )
+    return owed
 
 
 @internal
@@ -418,6 +646,12 @@ def market(market_id: uint256) -> IClearingHouse.MarketInfo:
         long_open_interest=packed._lo(m.open_interest),
         short_open_interest=packed._hi(m.open_interest),
         shortfall=m.shortfall,
+        cumulative_long_funding=packed._signed(packed._lo(m.funding)),
+        cumulative_short_funding=packed._signed(packed._hi(m.funding)),
+        last_funding_time=m.funding_clock & MASK64,
+        funding_period=m.funding_params & MASK64,
+        max_funding_rate=(m.funding_params >> 64) & MASK64,
+        max_funding_interval=m.funding_params >> 128,
     )
 
 
@@ -426,8 +660,9 @@ def market(market_id: uint256) -> IClearingHouse.MarketInfo:
 def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo:
     """
     @notice A position with its value at the vAMM exit price.
-    @return size, open notional, margin, exit notional, unrealised PnL and margin ratio
-            ((margin + unrealised PnL) / exit notional, WAD, rounded down; 0 without position).
+    @return size, open notional, margin, exit notional, unrealised PnL, pending funding (> 0:
+            owed) and margin ratio ((margin + unrealised PnL − pending funding) / exit notional,
+            WAD, rounded down; 0 without position).
     """
     vamm: address = self._markets[market_id].vamm
     assert vamm != empty(address), "ch: unknown market"
@@ -442,13 +677,19 @@ def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo
             margin=margin,
             exit_notional=0,
             unrealised_pnl=0,
+            pending_funding=0,
             margin_ratio=0,
         )
     exit_notional: uint256 = 0
     pnl: int256 = 0
     exit_notional, pnl = self._value(vamm, size, open_notional)
+    funding: int256 = 0
+    m: uint256 = 0
+    i: int256 = 0
+    b: uint256 = 0
+    m, funding, i, b = self._settle_funding_of(market_id, size, position.collateral)
     ratio: int256 = fixed_point._mul_div_signed(
-        convert(margin, int256) + pnl, WAD, max(exit_notional, 1), False
+        convert(margin, int256) + pnl - funding, WAD, max(exit_notional, 1), False
     )
     return IClearingHouse.PositionInfo(
         size=size,
@@ -456,6 +697,7 @@ def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo
         margin=margin,
         exit_notional=exit_notional,
         unrealised_pnl=pnl,
+        pending_funding=funding,
         margin_ratio=ratio,
     )
 
@@ -482,9 +724,24 @@ def add_market(
     assert vamm.is_contract, "ch: vamm is not a contract"
     assert staticcall IVamm(vamm).clearing_house() == self, "ch: vamm bound to another house"
     market_id: uint256 = self.market_count
+    price_: uint256 = 0
+    status: uint256 = 0
+    price_, status = staticcall IOracleAdapter(oracle).price(market_id)
+    assert status == 0, "ch: market has no valid oracle price"
     self.market_count = market_id + 1
     self._markets[market_id].vamm = vamm
     log IClearingHouse.MarketAdded(market=market_id, vamm=vamm)
+    mark_cum: uint256 = 0
+    now_: uint256 = 0
+    mark_cum, now_ = staticcall IVamm(vamm).cumulative_mark()
+    index_cum: uint256 = 0
+    valid: uint256 = 0
+    index_cum, valid, now_ = staticcall IOracleAdapter(oracle).cumulative(market_id)
+    self._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
+    self._markets[market_id].index_clock = index_cum | (valid << 192)
+    self._set_funding_params(
+        market_id, DEFAULT_FUNDING_PERIOD, DEFAULT_MAX_FUNDING_RATE, DEFAULT_MAX_FUNDING_INTERVAL
+    )
     self._set_risk(
         market_id, initial_margin_ratio, maintenance_margin_ratio, fee_rate, insurance_fee_share
     )
@@ -526,6 +783,20 @@ def set_caps(
     ownable._check_owner()
     self._check_market(market_id)
     self._set_caps(market_id, max_open_interest, max_position_size, min_position_notional)
+
+
+@external
+def set_funding_params(
+    market_id: uint256, period: uint256, max_rate_per_hour: uint256, max_interval: uint256
+):
+    """
+    @notice Set the funding period, the rate clamp and the longest interval charged at once
+            (owner only).
+    @dev Bounds: 1 min ≤ period ≤ 1 day; 0 < max rate ≤ 1 % per hour; period ≤ max interval ≤ 7 days.
+    """
+    ownable._check_owner()
+    self._check_market(market_id)
+    self._set_funding_params(market_id, period, max_rate_per_hour, max_interval)
 
 
 @external
@@ -596,6 +867,21 @@ def _set_risk(market_id: uint256, imr: uint256, mmr: uint256, fee_rate: uint256,
         maintenance_margin_ratio=mmr,
         fee_rate=fee_rate,
         insurance_fee_share=share,
+    )
+
+
+@internal
+def _set_funding_params(market_id: uint256, period: uint256, max_rate: uint256, max_interval: uint256):
+    assert period >= MIN_FUNDING_PERIOD and period <= MAX_FUNDING_PERIOD, (
+        "ch: funding period out of bounds"
+    )
+    assert max_rate != 0 and max_rate <= MAX_FUNDING_RATE, "ch: max funding rate out of bounds"
+    assert max_interval >= period and max_interval <= MAX_FUNDING_INTERVAL, (
+        "ch: max funding interval out of bounds"
+    )
+    self._markets[market_id].funding_params = period | (max_rate << 64) | (max_interval << 128)
+    log IClearingHouse.FundingParamsSet(
+        market=market_id, period=period, max_rate_per_hour=max_rate, max_interval=max_interval
     )
 
 

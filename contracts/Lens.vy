@@ -24,6 +24,7 @@ struct PositionView:
     margin: uint256
     exit_notional: uint256
     unrealised_pnl: int256
+    pending_funding: int256
     margin_ratio: int256
     liquidation_price: uint256
 
@@ -123,9 +124,9 @@ def positions(
 ) -> DynArray[PositionView, MAX_BATCH]:
     """
     @notice Every listed trader's position in `market_id`, valued at the vAMM exit price.
-    @dev liquidation_price is the mark price at which the margin ratio (ignoring price impact and
-         pending funding) reaches the maintenance ratio; 0 when there is none (no position, or a
-         long whose margin covers its whole notional).
+    @dev liquidation_price is the mark price at which the margin ratio (ignoring price impact,
+         with pending funding taken out of the margin) reaches the maintenance ratio; 0 when there
+         is none (no position, or a long whose margin covers its whole notional).
     """
     mmr: uint256 = (
         staticcall IClearingHouse(clearing_house).market(market_id)
@@ -143,6 +144,7 @@ def positions(
                 margin=p.margin,
                 exit_notional=p.exit_notional,
                 unrealised_pnl=p.unrealised_pnl,
+                pending_funding=p.pending_funding,
                 margin_ratio=p.margin_ratio,
                 liquidation_price=self._liquidation_price(p, mmr),
             )
@@ -153,16 +155,21 @@ def positions(
 @internal
 @pure
 def _liquidation_price(p: IClearingHouse.PositionInfo, mmr: uint256) -> uint256:
+    margin: uint256 = p.margin
+    if p.pending_funding > 0:
+        margin -= min(margin, convert(p.pending_funding, uint256))
+    else:
+        margin += convert(-p.pending_funding, uint256)
     if p.size > 0:
         # (margin + size·price − notional) = mmr · size·price  →  price = (N − m) / (size (1 − mmr))
-        if p.open_notional <= p.margin:
+        if p.open_notional <= margin:
             return 0
         return fixed_point._mul_div(
-            p.open_notional - p.margin, WAD * WAD, convert(p.size, uint256) * (WAD - mmr), False
+            p.open_notional - margin, WAD * WAD, convert(p.size, uint256) * (WAD - mmr), False
         )
     if p.size < 0:
         # (margin + N − |size|·price) = mmr · |size|·price  →  price = (m + N) / (|size| (1 + mmr))
         return fixed_point._mul_div(
-            p.margin + p.open_notional, WAD * WAD, convert(-p.size, uint256) * (WAD + mmr), False
+            margin + p.open_notional, WAD * WAD, convert(-p.size, uint256) * (WAD + mmr), False
         )
     return 0

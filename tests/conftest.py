@@ -1,7 +1,7 @@
 """Shared fixtures: role-named accounts, a deployed protocol, funded traders, chain isolation."""
 
 import pytest
-from brownie import accounts
+from brownie import accounts, chain
 
 from vperp import actions, config
 from vperp.deploy import deploy
@@ -77,6 +77,34 @@ def vault(deployment):
 @pytest.fixture(scope="module")
 def house(deployment):
     return deployment.clearing_house
+
+
+@pytest.fixture(scope="module")
+def oracle(deployment):
+    return deployment.oracle
+
+
+@pytest.fixture(scope="module")
+def feeds(deployment):
+    """The mock aggregators of ETH-USD and BTC-USD (8 decimals)."""
+    return deployment.feeds
+
+
+@pytest.fixture(scope="module")
+def advance(deployment):
+    """advance(seconds): move time forward in steps, refreshing every feed at its current answer
+    and poking the oracle, as a funding keeper and Chainlink's own heartbeat would."""
+
+    def _advance(seconds, step=600):
+        while seconds > 0:
+            dt = min(step, seconds)
+            chain.sleep(dt)
+            seconds -= dt
+            for market_id, feed in enumerate(deployment.feeds):
+                feed.set_answer(feed.latestRoundData()[1], {"from": accounts[0]})
+                deployment.oracle.poke(market_id, {"from": accounts[0]})
+
+    return _advance
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,15 @@ class OracleParams:
 
 
 @dataclass(frozen=True)
+class FundingParams:
+    """Funding period and rate clamp of one market."""
+
+    period: int  # seconds
+    max_rate_per_hour: int  # WAD
+    max_interval: int  # seconds charged at most in one settlement
+
+
+@dataclass(frozen=True)
 class MarketParams:
     """One market, every value already in 18-decimal fixed point (WAD) where it is an amount."""
 
@@ -45,6 +54,7 @@ class MarketParams:
     max_position_size: int
     min_position_notional: int
     oracle: OracleParams
+    funding: FundingParams | None = None
 
     @property
     def quote_reserve(self) -> int:
@@ -104,11 +114,22 @@ def _market(raw: dict) -> MarketParams:
         )
     except KeyError as exc:
         raise ConfigError(f"market {name}: missing {exc.args[0]}") from None
+    funding = None
+    if raw.get("funding"):
+        f = raw["funding"]
+        try:
+            funding = FundingParams(
+                period=int(f["period"]),
+                max_rate_per_hour=to_wad(f["max_rate_per_hour"]),
+                max_interval=int(f["max_interval"]),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"market {name}: funding: missing {exc.args[0]}") from None
     if values["price"] <= 0 or values["base_reserve"] <= 0:
         raise ConfigError(f"market {name}: price and base_reserve must be positive")
     if not oracle_params.min_price <= values["price"] <= oracle_params.max_price:
         raise ConfigError(f"market {name}: price outside the oracle bounds")
-    return MarketParams(name=name, oracle=oracle_params, **values)
+    return MarketParams(name=name, oracle=oracle_params, funding=funding, **values)
 
 
 def load(path: str | Path = DEFAULT_CONFIG) -> DeployParams:

@@ -11,6 +11,7 @@ from brownie import (
     Lens,
     MockAggregator,
     MockERC20,
+    OracleAdapter,
     Vamm,
     Vault,
     chain,
@@ -31,6 +32,7 @@ class Deployment:
 
     token: ProjectContract
     vault: ProjectContract
+    oracle: ProjectContract
     clearing_house: ProjectContract
     lens: ProjectContract
     vamms: list[ProjectContract] = field(default_factory=list)
@@ -47,6 +49,7 @@ class Deployment:
         return {
             "collateral": self.token.address,
             "vault": self.vault.address,
+            "oracle": self.oracle.address,
             "clearing_house": self.clearing_house.address,
             "lens": self.lens.address,
             "markets": {
@@ -81,14 +84,24 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
     first_block = web3.eth.block_number + 1
 
     token = _collateral(params, deployer)
+    oracle = OracleAdapter.deploy(tx)
     # Vault and ClearingHouse reference each other through immutables: predict the house address.
     house_address = deployer.get_deployment_address(deployer.nonce + 1)
     vault = Vault.deploy(token, house_address, tx)
-    house = ClearingHouse.deploy(vault, guardian, tx)
+    house = ClearingHouse.deploy(vault, oracle, guardian, tx)
     assert house.address == house_address, "clearing house landed at an unexpected address"
 
     vamms, feeds = [], []
-    for m in params.markets:
+    for market_id, m in enumerate(params.markets):
+        if m.oracle.feed:
+            feed = Contract.from_abi(f"{m.name} feed", m.oracle.feed, MockAggregator.abi)
+        else:
+            answer = m.price * 10**m.oracle.decimals // 10**18
+            feed = MockAggregator.deploy(m.oracle.decimals, f"{m.name} (mock)", answer, tx)
+        # the market's feed must answer before the market is listed (funding starts from it)
+        oracle.set_feed(
+            market_id, feed, m.oracle.heartbeat, m.oracle.min_price, m.oracle.max_price, tx
+        )
         vamm = Vamm.deploy(
             house, m.base_reserve, m.quote_reserve, m.price_move_limit, m.max_trade_ratio, tx
         )
@@ -103,17 +116,16 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
             m.min_position_notional,
             tx,
         )
-        if m.oracle.feed:
-            feed = Contract.from_abi(f"{m.name} feed", m.oracle.feed, MockAggregator.abi)
-        else:
-            answer = m.price * 10**m.oracle.decimals // 10**18
-            feed = MockAggregator.deploy(m.oracle.decimals, f"{m.name} (mock)", answer, tx)
+        if m.funding:
+            f = m.funding
+            house.set_funding_params(market_id, f.period, f.max_rate_per_hour, f.max_interval, tx)
         vamms.append(vamm)
         feeds.append(feed)
     lens = Lens.deploy(house, tx)
     return Deployment(
         token=token,
         vault=vault,
+        oracle=oracle,
         clearing_house=house,
         lens=lens,
         vamms=vamms,

@@ -2,7 +2,7 @@
 
 import brownie
 import pytest
-from brownie import Vamm
+from brownie import MockAggregator, Vamm
 
 from tests.conftest import WAD
 
@@ -84,6 +84,31 @@ def test_set_caps__non_owner__reverts(house, attacker):
         house.set_caps(0, 10 * WAD, 5 * WAD, 20 * WAD, {"from": attacker})
 
 
+@pytest.mark.parametrize(
+    "funding,message",
+    [
+        ((59, WAD // 1000, 3600), "ch: funding period out of bounds"),
+        ((86401, WAD // 1000, 86401), "ch: funding period out of bounds"),
+        ((3600, 0, 3600), "ch: max funding rate out of bounds"),
+        ((3600, WAD // 100 + 1, 3600), "ch: max funding rate out of bounds"),
+        ((3600, WAD // 1000, 3599), "ch: max funding interval out of bounds"),
+        ((3600, WAD // 1000, 7 * 86400 + 1), "ch: max funding interval out of bounds"),
+    ],
+)
+def test_set_funding_params__out_of_bounds__reverts(house, owner, funding, message):
+    with brownie.reverts(message):
+        house.set_funding_params(0, *funding, {"from": owner})
+
+
+def test_set_funding_params__owner_sets_and_logs(house, owner, attacker):
+    with brownie.reverts("ownable: caller is not the owner"):
+        house.set_funding_params(0, 1800, WAD // 500, 7200, {"from": attacker})
+    tx = house.set_funding_params(0, 1800, WAD // 500, 7200, {"from": owner})
+    m = house.market(0)
+    assert (m["funding_period"], m["max_funding_rate"], m["max_funding_interval"]) == (1800, WAD // 500, 7200)
+    assert tx.events["FundingParamsSet"]["period"] == 1800
+
+
 def test_set_guardian__owner_only(house, owner, attacker):
     with brownie.reverts("ownable: caller is not the owner"):
         house.set_guardian(attacker, {"from": attacker})
@@ -92,7 +117,15 @@ def test_set_guardian__owner_only(house, owner, attacker):
     assert tx.events["GuardianSet"]["guardian"] == attacker
 
 
-def test_add_market__lists_a_third_market(house, owner):
+def test_add_market__without_oracle_price__reverts(house, owner):
+    vamm = Vamm.deploy(house, 1000 * WAD, 1000 * WAD, WAD // 10, WAD // 10, {"from": owner})
+    with brownie.reverts("ch: market has no valid oracle price"):
+        house.add_market(vamm, *RISK_OK, 100 * WAD, 10 * WAD, 10 * WAD, {"from": owner})
+
+
+def test_add_market__lists_a_third_market(house, oracle, owner):
+    feed = MockAggregator.deploy(8, "X", 10**8, {"from": owner})
+    oracle.set_feed(2, feed, 3600, WAD // 10, 10 * WAD, {"from": owner})
     vamm = Vamm.deploy(house, 1000 * WAD, 1000 * WAD, WAD // 10, WAD // 10, {"from": owner})
     tx = house.add_market(vamm, *RISK_OK, 100 * WAD, 10 * WAD, 10 * WAD, {"from": owner})
     assert tx.return_value == 2 and house.market_count() == 3

@@ -119,7 +119,7 @@ def test_close__returns_margin_plus_pnl_minus_fee(house, vault, eth, funded, tra
     pnl = p["open_notional"] - cost
     assert pnl > 0
     assert vault.free_collateral(trader) == free + 500 * WAD + pnl - (-(-cost // 1000))
-    assert tuple(house.position(trader, 0)) == (0, 0, 0, 0, 0, 0)
+    assert tuple(house.position(trader, 0)) == (0,) * 7
 
 
 def test_two_markets__share_one_vault(house, vault, eth, btc, funded, trader):
