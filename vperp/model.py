@@ -72,6 +72,7 @@ class PositionModel:
     size: int = 0
     open_notional: int = 0
     margin: int = 0
+    last_index: int = 0
 
 
 @dataclass
@@ -84,10 +85,30 @@ class MarketModel:
     fee_rate: int
     insurance_share: int
     min_notional: int = 0
+    cum_long: int = 0
+    cum_short: int = 0
     positions: dict[str, PositionModel] = field(default_factory=dict)
 
     def position(self, trader: str) -> PositionModel:
         return self.positions.setdefault(trader, PositionModel())
+
+    def side_index(self, size: int) -> int:
+        """The cumulative funding index a position of `size` follows."""
+        return self.cum_long if size > 0 else self.cum_short if size < 0 else 0
+
+    def settle_funding(self, p: PositionModel) -> tuple[int, int]:
+        """Apply a position's pending funding: (funding paid (> 0) or received, bad debt)."""
+        owed = position_funding(p.size, self.side_index(p.size) - p.last_index)
+        p.last_index = self.side_index(p.size)
+        if owed <= 0:
+            p.margin -= owed
+            return owed, 0
+        if owed <= p.margin:
+            p.margin -= owed
+            return owed, 0
+        bad = owed - p.margin
+        p.margin = 0
+        return owed, bad
 
     def value(self, p: PositionModel) -> tuple[int, int]:
         """(exit notional, unrealised PnL) at the vAMM exit price."""
@@ -103,6 +124,7 @@ class TradeResult:
     quote: int = 0
     fee: int = 0
     realised: int = 0
+    funding: int = 0
     bad_debt: int = 0
     free_delta: int = 0
     margin_delta: int = 0
@@ -114,6 +136,9 @@ def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> 
     """Mirror of `ClearingHouse._trade` (without limits and caps, which the tests keep inside)."""
     p = market.position(trader)
     res = TradeResult()
+    margin_before = p.margin
+    res.funding, res.bad_debt = market.settle_funding(p)
+    res.margin_delta = p.margin - margin_before
     size = p.size
     reducing = 0
     if size and (size > 0) != (base_delta > 0):
@@ -141,15 +166,15 @@ def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> 
                 fee = available
             else:
                 fee = 0
-                res.bad_debt = -available
+                res.bad_debt += -available
             res.free_delta = payout
-            res.margin_delta = -p.margin
+            res.margin_delta -= p.margin
             p.margin = 0
         else:
             left = available - fee
             if left < 0:
                 raise ModelRevert("ch: reduce leaves negative margin, close instead")
-            res.margin_delta = left - p.margin
+            res.margin_delta += left - p.margin
             p.margin = left
         res.fee = fee
         res.realised = pnl
@@ -169,6 +194,7 @@ def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> 
             raise ModelRevert("ch: margin below initial requirement")
     if p.size and p.open_notional < market.min_notional:
         raise ModelRevert("ch: position below minimum notional")
+    p.last_index = market.side_index(p.size)
     res.insurance_delta = mul_div(res.fee, market.insurance_share, WAD, False)
     res.fee_delta = res.fee - res.insurance_delta
     return res
@@ -183,4 +209,55 @@ def liquidation_price(size: int, open_notional: int, margin: int, mmr: int) -> i
         return mul_div(open_notional - margin, WAD * WAD, size * (WAD - mmr), False)
     if size < 0:
         return mul_div(margin + open_notional, WAD * WAD, -size * (WAD + mmr), False)
+    return 0
+
+
+# --- funding -----------------------------------------------------------------------------------
+
+HOUR = 3600
+PREMIUM_PAYOFF_HOURS = 24
+
+
+def _div_trunc(a: int, b: int) -> int:
+    """Vyper's signed `//`: truncates toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def funding_rate(mark_twap: int, index_twap: int, max_rate: int) -> tuple[int, int]:
+    """(premium, rate per hour), both WAD: premium = (mark − index) / index rounded toward −inf,
+    rate = clamp(premium / 24, ±max_rate) (truncated, as in `ClearingHouse.settle_funding`)."""
+    premium = mul_div_signed(mark_twap - index_twap, WAD, index_twap, False)
+    rate = max(min(_div_trunc(premium, PREMIUM_PAYOFF_HOURS), max_rate), -max_rate)
+    return premium, rate
+
+
+def funding_per_unit(rate: int, interval: int, index_twap: int) -> int:
+    """Funding per unit of base over `interval` seconds at `rate` per hour, WAD, toward −inf."""
+    return mul_div_signed(rate, interval * index_twap, HOUR * WAD, False)
+
+
+def split_funding(per_unit: int, longs: int, shorts: int, fund: int) -> tuple[int, int, int]:
+    """(paid per unit by longs, received per unit by shorts, insurance fund delta); the receiving
+    side is cut when the fund cannot pay the imbalance. Mirrors `_split_funding`."""
+    long_f = short_f = per_unit
+    paid = mul_div_signed(per_unit, longs, WAD, False)
+    received = mul_div_signed(per_unit, shorts, WAD, True)
+    if paid < received and received - paid > fund:
+        if per_unit > 0:
+            short_f = mul_div_signed(paid + fund, WAD, shorts, False)
+            received = mul_div_signed(short_f, shorts, WAD, True)
+        else:
+            long_f = -mul_div_signed(fund - received, WAD, longs, False)
+            paid = mul_div_signed(long_f, longs, WAD, False)
+    return long_f, short_f, paid - received
+
+
+def position_funding(size: int, moved: int) -> int:
+    """Funding a position owes (> 0) or is owed (< 0) after its side's index moved by `moved`:
+    a long pays ⌈size·moved⌉, a short receives ⌊|size|·moved⌋."""
+    if size > 0:
+        return mul_div_signed(moved, size, WAD, True)
+    if size < 0:
+        return -mul_div_signed(moved, -size, WAD, False)
     return 0

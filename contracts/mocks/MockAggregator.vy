@@ -19,6 +19,7 @@ event AnswerUpdated:
 decimals: public(uint8)
 description: public(String[64])
 latest_round: public(uint80)
+broken: public(bool)
 _version: uint256
 _answers: HashMap[uint80, int256]
 _updated_at: HashMap[uint80, uint256]
@@ -57,8 +58,17 @@ def version() -> uint256:
 
 
 @external
+def set_broken(broken_: bool):
+    """
+    @notice Make `latestRoundData` revert (a feed that stops answering).
+    """
+    self.broken = broken_
+
+
+@external
 @view
 def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
+    assert not self.broken, "feed: broken"
     round_id: uint80 = self.latest_round
     return self._round(round_id)
 
