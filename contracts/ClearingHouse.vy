@@ -254,7 +254,9 @@ def _trade(
     margin, funding_paid, index, bad_debt = self._apply_funding(
         old_size, position.collateral, market.funding
     )
-    margin_delta: int256 = convert(margin, int256) - convert(packed._lo(position.collateral), int256)
+    margin_delta: int256 = convert(margin, int256) - convert(
+        packed._lo(position.collateral), int256
+    )
     fee_rate: uint256 = (market.risk >> 128) & MASK64
 
     # how much of the trade reduces the current position, and how much opens exposure
@@ -348,7 +350,9 @@ def _trade(
     self._update_open_interest(market_id, market, old_size, size, opening != 0)
     self._positions[trader][market_id] = Position(
         base=packed._pack(packed._signed_bits(size), open_notional),
-        collateral=packed._pack(margin, packed._signed_bits(self._side_index(size, market.funding))),
+        collateral=packed._pack(
+            margin, packed._signed_bits(self._side_index(size, market.funding))
+        ),
     )
 
     insurance_delta: int256 = convert(
@@ -424,7 +428,9 @@ def settle_funding(market_id: uint256):
         max_rate: int256 = convert((params >> 64) & MASK64, int256)
         rate = max(min(premium // PREMIUM_PAYOFF_HOURS, max_rate), -max_rate)
         interval = min(elapsed, params >> 128)
-        per_unit: int256 = fixed_point._mul_div_signed(rate, interval * index_twap, HOUR * WAD, False)
+        per_unit: int256 = fixed_point._mul_div_signed(
+            rate, interval * index_twap, HOUR * WAD, False
+        )
         long_funding, short_funding, insurance_delta = self._split_funding(market_id, per_unit)
         word: uint256 = self._markets[market_id].funding
         self._markets[market_id].funding = packed._pack(
@@ -433,7 +439,6 @@ def settle_funding(market_id: uint256):
         )
         if insurance_delta != 0:
             extcall IVault(vault).move(self, 0, 0, insurance_delta, 0)
-
     self._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
     self._markets[market_id].index_clock = index_cum | (valid << 192)
     log IClearingHouse.FundingSettled(
@@ -871,7 +876,9 @@ def _set_risk(market_id: uint256, imr: uint256, mmr: uint256, fee_rate: uint256,
 
 
 @internal
-def _set_funding_params(market_id: uint256, period: uint256, max_rate: uint256, max_interval: uint256):
+def _set_funding_params(
+    market_id: uint256, period: uint256, max_rate: uint256, max_interval: uint256
+):
     assert period >= MIN_FUNDING_PERIOD and period <= MAX_FUNDING_PERIOD, (
         "ch: funding period out of bounds"
     )

@@ -294,7 +294,7 @@ def _validate(config: uint256, bounds: uint256) -> (uint256, uint256, uint256):
         return 0, FUTURE_TIMESTAMP, 0
     if block.timestamp - updated_at > (config >> 160) & MASK40:
         return 0, STALE, 0
-    price_: uint256 = convert(answer, uint256) * 10 ** (18 - ((config >> 200) & 255))
+    price_: uint256 = convert(answer, uint256) * 10**(18 - ((config >> 200) & 255))
     if price_ < packed._lo(bounds) or price_ > packed._hi(bounds):
         return 0, OUT_OF_BOUNDS, 0
     return price_, OK, updated_at

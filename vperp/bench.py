@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from brownie import accounts
+from brownie import accounts, chain
 
 from vperp import actions
 from vperp.config import PROJECT_ROOT
@@ -37,7 +37,12 @@ OPERATIONS = {
         4_082_300,
         "increase after 200 earlier trades (cost stays flat)",
     ),
+    "settle_funding": (60_000, 151_266, "settle funding, 10 open positions, 1 h since the last"),
+    "settle_funding_200_positions": (60_000, 158_960, "settle funding, 200 open positions"),
+    "settle_funding_after_10h": (60_000, None, "settle funding 10 h after the last"),
+    "poke": (None, None, "record the index price in the oracle accumulator"),
 }
+HOUR = 3600
 
 
 def _measure(d: Deployment, rounds: int) -> dict[str, list[int]]:
@@ -88,12 +93,55 @@ def _flatness(d: Deployment, trades: int = 200) -> list[int]:
     return [actions.trade(house, eth, probe, 0, WAD // 10, 30 * WAD).gas_used for _ in range(5)]
 
 
+def _advance(d: Deployment, seconds: int, keeper, step: int = 3000) -> list[int]:
+    """Move time forward as Chainlink and a poking keeper would; returns the pokes' gas."""
+    pokes = []
+    while seconds > 0:
+        dt = min(step, seconds)
+        chain.sleep(dt)
+        seconds -= dt
+        for market_id, feed in enumerate(d.feeds):
+            feed.set_answer(feed.latestRoundData()[1], {"from": keeper})
+            pokes.append(d.oracle.poke(market_id, {"from": keeper}).gas_used)
+    return pokes
+
+
+def _open_positions(d: Deployment, count: int) -> None:
+    """`count` traders with small positions on both sides (more longs than shorts)."""
+    house, vault, token, eth = d.clearing_house, d.vault, d.token, d.vamms[0]
+    for i in range(count):
+        who = accounts.add()
+        actions.fund(token, vault, who, 1_000 * 10**6)
+        side = -1 if i % 3 == 0 else 1
+        actions.trade(house, eth, who, 0, side * WAD // 10, 100 * WAD)
+
+
+def _funding(d: Deployment) -> dict[str, list[int]]:
+    gas: dict[str, list[int]] = defaultdict(list)
+    keeper = accounts[4]
+    house = d.clearing_house
+    _open_positions(d, 10)
+    for _ in range(5):
+        gas["poke"] += _advance(d, HOUR, keeper)
+        gas["settle_funding"].append(house.settle_funding(0, {"from": keeper}).gas_used)
+    gas["poke"] += _advance(d, 10 * HOUR, keeper)
+    gas["settle_funding_after_10h"].append(house.settle_funding(0, {"from": keeper}).gas_used)
+    _open_positions(d, 190)
+    for _ in range(3):
+        _advance(d, HOUR, keeper)
+        gas["settle_funding_200_positions"].append(
+            house.settle_funding(0, {"from": keeper}).gas_used
+        )
+    return gas
+
+
 def run(rounds: int = 20, out_dir: Path = BENCH_DIR) -> dict[str, int]:
     """Deploy, measure, write bench/gas.json and bench/gas.md; return the medians."""
     quiet()
     d = deploy()
     samples = _measure(d, rounds)
     samples["increase_after_200_trades"] = _flatness(d)
+    samples.update(_funding(d))
     medians = {op: int(statistics.median(samples[op])) for op in OPERATIONS if samples.get(op)}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "gas.json").write_text(json.dumps(medians, indent=2) + "\n")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import io
+import re
 import sys
 from pathlib import Path
 
@@ -11,18 +12,43 @@ from rich.table import Table
 
 from vperp.units import from_wad
 
-# bound to the real stdout at import, so `quiet()` does not silence the reports themselves
-console = Console(highlight=False, file=sys.stdout)
+console = Console(highlight=False)
+
+
+_BROWNIE_TX_LINE = re.compile(
+    r"(Transaction sent|Gas price|Gas used|confirmed|deployed at|Waiting for confirmation"
+    r"|mnemonic: )"
+)
+
+
+class _DropTransactionLines(io.TextIOBase):
+    """A stdout that drops Brownie's per-transaction lines and passes everything else."""
+
+    def __init__(self, target):
+        self._target = target
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if not _BROWNIE_TX_LINE.search(line):
+                self._target.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
 
 
 def quiet() -> None:
     """Stop Brownie printing every transaction for the rest of the process.
 
     Brownie's contract calls pass ``silent=False`` explicitly, so neither ``--silent`` nor its
-    config reaches them; their output goes to stdout, which this sends to /dev/null. Reports go
-    through :data:`console`, errors to stderr.
+    config reaches them. Their lines are dropped from stdout; everything else (tracebacks
+    included) still reaches it.
     """
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if not isinstance(sys.stdout, _DropTransactionLines):
+        sys.stdout = _DropTransactionLines(sys.stdout)
 
 
 def print_deployment(deployment, manifest: Path | None = None) -> None:

@@ -1,9 +1,12 @@
-"""Stateful fuzzing of trading against the exact Python model (vperp.model).
+"""Stateful fuzzing of trading, oracle moves, time and funding against the exact Python model
+(vperp.model).
 
 Hypothesis's own RuleBasedStateMachine drives the Brownie contracts (Brownie 1.22's
 `state_machine` fixture is broken): one chain snapshot after deployment, reverted at the start of
 every example. After every step: the vault's accounting identity, k unchanged, vAMM net base =
-−Σ sizes, open interest, and every position equal to the model's. At the end of every example,
+−Σ sizes, open interest, every position equal to the model's, every funding settlement equal to
+the model's, and funding conservation (Σ paid − Σ received = insurance-fund funding delta, within
+one wei per position settlement and two per market settlement). At the end of every example,
 inside a snapshot: everyone closes and withdraws, and the vault keeps at least insurance + fees.
 """
 
@@ -38,6 +41,7 @@ class TradingMachine(RuleBasedStateMachine):
     steps = 0
     rejected = 0
     checks = 0
+    funding_charges = 0
 
     def __init__(self):
         super().__init__()
@@ -60,6 +64,16 @@ class TradingMachine(RuleBasedStateMachine):
                 min_notional=info["min_position_notional"],
             )
         self.free = {t.address: self.vault.free_collateral(t) for t in self.traders}
+        self.oracle, self.feeds = c["oracle"], c["feeds"]
+        self.funding_flow = 0  # Σ funding paid − Σ received by positions (settled)
+        self.insurance_funding = 0  # Σ insurance-fund funding deltas
+        self.roundings = 0  # position funding settlements + 2 per market settlement
+        for market_id, m in self.markets.items():
+            info = self.house.market(market_id)
+            m.cum_long, m.cum_short = (
+                info["cumulative_long_funding"],
+                info["cumulative_short_funding"],
+            )
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -134,21 +148,86 @@ class TradingMachine(RuleBasedStateMachine):
         p = m.position(trader.address)
         if p.size == 0:
             return
-        exit_notional, pnl = m.value(p)
+        trial = copy.deepcopy(p)
+        owed, bad = m.settle_funding(trial)
+        if bad:
+            return  # bad debt belongs to liquidation; keep the model exact
+        exit_notional, pnl = m.value(trial)
+        index = self.oracle.price(market_id)[0]
+        oracle_pnl = model.mul_div_signed(trial.size, index, WAD, False) - (
+            trial.open_notional if trial.size > 0 else -trial.open_notional
+        )
         required = model.mul_div(exit_notional, m.imr, WAD, True)
-        spare = p.margin + min(pnl, 0) - required
+        spare = trial.margin + min(max(pnl, oracle_pnl), 0) - required
         if spare > 0:
             amount = max(1, int(spare * share))
-            self.house.remove_margin(market_id, amount, {"from": trader})
-            p.margin -= amount
+            tx = self.house.remove_margin(market_id, amount, {"from": trader})
+            trial.margin -= amount
             self.free[trader.address] += amount
         else:
             amount = min(self.free[trader.address], max(1, -spare + WAD))
             if amount == 0:
                 return
-            self.house.add_margin(market_id, amount, {"from": trader})
-            p.margin += amount
+            tx = self.house.add_margin(market_id, amount, {"from": trader})
+            trial.margin += amount
             self.free[trader.address] -= amount
+        assert tx.events["MarginChanged"]["funding_paid"] == owed
+        m.positions[trader.address] = trial
+        self._count_funding(owed, trial.size)
+        TradingMachine.steps += 1
+
+    @rule(market_id=st.sampled_from([0, 1]), move=st.integers(-50, 50))
+    def move_oracle(self, market_id, move):
+        """The spot price moves by `move` per mille."""
+        feed = self.feeds[market_id]
+        answer = feed.latestRoundData()[1]
+        feed.set_answer(answer * (1000 + move) // 1000, {"from": self.traders[0]})
+        TradingMachine.steps += 1
+
+    @rule(minutes=st.integers(1, 150))
+    def pass_time(self, minutes):
+        """Time passes; Chainlink refreshes its answers and a keeper pokes the oracle."""
+        seconds = minutes * 60
+        while seconds > 0:
+            dt = min(seconds, 1200)
+            chain.sleep(dt)
+            seconds -= dt
+            for market_id, feed in enumerate(self.feeds):
+                feed.set_answer(feed.latestRoundData()[1], {"from": self.traders[0]})
+                self.oracle.poke(market_id, {"from": self.traders[0]})
+        TradingMachine.steps += 1
+
+    @rule(market_id=st.sampled_from([0, 1]))
+    def settle_funding(self, market_id):
+        info = self.house.market(market_id)
+        if chain.time() < info["last_funding_time"] + info["funding_period"] - 2:
+            with brownie.reverts("ch: funding period not elapsed"):
+                self.house.settle_funding(market_id, {"from": self.traders[0]})
+            return
+        fund = self.vault.insurance_fund()
+        m = self.markets[market_id]
+        longs = sum(p.size for p in m.positions.values() if p.size > 0)
+        shorts = -sum(p.size for p in m.positions.values() if p.size < 0)
+        try:
+            tx = self.house.settle_funding(market_id, {"from": self.traders[0]})
+        except brownie.exceptions.VirtualMachineError as exc:  # the period ends in the next block
+            assert exc.revert_msg == "ch: funding period not elapsed"
+            return
+        ev = tx.events["FundingSettled"]
+        if ev["charged_seconds"]:
+            premium, rate = model.funding_rate(
+                ev["mark_twap"], ev["index_twap"], info["max_funding_rate"]
+            )
+            assert (ev["premium"], ev["rate"]) == (premium, rate)
+            per_unit = model.funding_per_unit(rate, ev["charged_seconds"], ev["index_twap"])
+            expected = model.split_funding(per_unit, longs, shorts, fund)
+            assert (ev["long_funding"], ev["short_funding"], ev["insurance_delta"]) == expected
+        if ev["long_funding"] or ev["short_funding"]:
+            TradingMachine.funding_charges += 1
+        m.cum_long += ev["long_funding"]
+        m.cum_short += ev["short_funding"]
+        self.insurance_funding += ev["insurance_delta"]
+        self.roundings += 2
         TradingMachine.steps += 1
 
     def _trade(self, trader, market_id, base_delta, margin, close=False):
@@ -178,7 +257,13 @@ class TradingMachine(RuleBasedStateMachine):
             )
         self.markets[market_id] = trial
         self.free[trader.address] += result.free_delta
+        self._count_funding(result.funding, m.position(trader.address).size)
         TradingMachine.steps += 1
+
+    def _count_funding(self, owed, size):
+        if size != 0:
+            self.funding_flow += owed
+            self.roundings += 1
 
     # --- end of example: close everything ------------------------------------------------------
 
@@ -233,6 +318,17 @@ class TradingInvariants(TradingMachine):
                 )
                 margins += expected.margin
         assert led["total_margin"] == margins
+        pending = sum(
+            model.position_funding(p.size, m.side_index(p.size) - p.last_index)
+            for m in self.markets.values()
+            for p in m.positions.values()
+            if p.size != 0
+        )
+        open_positions = sum(
+            1 for m in self.markets.values() for p in m.positions.values() if p.size
+        )
+        gap = self.funding_flow + pending - self.insurance_funding
+        assert 0 <= gap <= self.roundings + open_positions, "funding conservation"
 
 
 @pytest.fixture
@@ -243,6 +339,8 @@ def machine_context(deployment, accounts):
         "token": deployment.token,
         "vamms": deployment.vamms,
         "lens": deployment.lens,
+        "oracle": deployment.oracle,
+        "feeds": deployment.feeds,
         "traders": [accounts[i] for i in range(2, 2 + N_TRADERS)],
     }
     chain.snapshot()
@@ -251,7 +349,8 @@ def machine_context(deployment, accounts):
 
 
 def test_trading_state_machine(machine_context):
-    TradingMachine.steps = 0
+    TradingMachine.steps = TradingMachine.rejected = TradingMachine.checks = 0
+    TradingMachine.funding_charges = 0
     run_state_machine_as_test(
         TradingInvariants,
         settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None),
@@ -259,6 +358,8 @@ def test_trading_state_machine(machine_context):
     print(
         f"\nstateful trading: {TradingMachine.steps} state-changing steps and "
         f"{TradingMachine.rejected} predicted reverts over {EXAMPLES} examples; "
-        f"invariants checked {TradingMachine.checks} times"
+        f"invariants checked {TradingMachine.checks} times; "
+        f"{TradingMachine.funding_charges} funding settlements moved the indices"
     )
     assert TradingMachine.steps > EXAMPLES  # the machine really traded
+    assert TradingMachine.funding_charges > 0  # and funding really moved

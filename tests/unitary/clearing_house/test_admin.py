@@ -105,7 +105,11 @@ def test_set_funding_params__owner_sets_and_logs(house, owner, attacker):
         house.set_funding_params(0, 1800, WAD // 500, 7200, {"from": attacker})
     tx = house.set_funding_params(0, 1800, WAD // 500, 7200, {"from": owner})
     m = house.market(0)
-    assert (m["funding_period"], m["max_funding_rate"], m["max_funding_interval"]) == (1800, WAD // 500, 7200)
+    assert (m["funding_period"], m["max_funding_rate"], m["max_funding_interval"]) == (
+        1800,
+        WAD // 500,
+        7200,
+    )
     assert tx.events["FundingParamsSet"]["period"] == 1800
 
 

@@ -33,7 +33,9 @@ def expected_settlement(house, ev, market_id=0):
     return premium, rate, model.funding_per_unit(rate, ev["charged_seconds"], ev["index_twap"])
 
 
-def test_settle__positive_premium__longs_pay_shorts_receive(fresh, eth, advance, funded, trader, other_trader):
+def test_settle__positive_premium__longs_pay_shorts_receive(
+    fresh, eth, advance, funded, trader, other_trader
+):
     house = fresh
     actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
     actions.trade(house, eth, other_trader, 0, -WAD, 1_000 * WAD)
@@ -103,7 +105,9 @@ def test_settle__missed_periods_capped_at_max_interval(fresh, eth, advance, fund
     assert ev["charged_seconds"] == 8 * HOUR
 
 
-def test_settle__invalid_index_in_interval__charges_nothing(fresh, eth, feeds, funded, trader, owner):
+def test_settle__invalid_index_in_interval__charges_nothing(
+    fresh, eth, feeds, funded, trader, owner
+):
     house = fresh
     actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
     before = house.market(0)
@@ -116,7 +120,9 @@ def test_settle__invalid_index_in_interval__charges_nothing(fresh, eth, feeds, f
     assert after["last_funding_time"] > before["last_funding_time"]  # the interval is consumed
 
 
-def test_settle__invalid_index_now__charges_nothing(fresh, eth, feeds, advance, funded, trader, owner):
+def test_settle__invalid_index_now__charges_nothing(
+    fresh, eth, feeds, advance, funded, trader, owner
+):
     house = fresh
     actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
     advance(HOUR)
@@ -149,7 +155,9 @@ def test_settle__one_block_spike_moves_rate_by_at_most_spike_times_block_over_pe
     assert ev["rate"] > 0
 
 
-def test_funding__conservation_within_rounding_bound(fresh, eth, token, vault, advance, funded, trader, other_trader, accounts):
+def test_funding__conservation_within_rounding_bound(
+    fresh, eth, token, vault, advance, funded, trader, other_trader, accounts
+):
     """Σ paid − Σ received = insurance-fund funding delta, up to one wei per position (each
     position's charge rounds against it, the fund's delta rounds down)."""
     house = fresh
@@ -171,9 +179,13 @@ def test_funding__conservation_within_rounding_bound(fresh, eth, token, vault, a
     assert 0 <= gap <= len(crowd), gap
 
 
-def test_funding__fund_cannot_pay__receiving_side_capped(fresh, eth, vault, feeds, advance, funded, trader, other_trader, owner):
+def test_funding__fund_cannot_pay__receiving_side_capped(
+    fresh, eth, vault, feeds, advance, funded, trader, other_trader, owner
+):
     house = fresh
-    house.set_risk_params(0, WAD // 10, WAD // 16, WAD // 1000, 0, {"from": owner})  # fees skip the fund
+    house.set_risk_params(
+        0, WAD // 10, WAD // 16, WAD // 1000, 0, {"from": owner}
+    )  # fees skip the fund
     assert vault.insurance_fund() == 0
     actions.trade(house, eth, trader, 0, WAD, 1_000 * WAD)
     actions.trade(house, eth, other_trader, 0, -20 * WAD, 10_000 * WAD)
@@ -204,7 +216,9 @@ def test_pending_funding__equals_what_the_next_touch_charges(fresh, eth, advance
     assert house.pending_funding(trader, 0) == 0
 
 
-def test_funding__charge_above_margin_clamps_and_close_still_works(fresh, eth, feeds, advance, funded, trader, owner):
+def test_funding__charge_above_margin_clamps_and_close_still_works(
+    fresh, eth, feeds, advance, funded, trader, owner
+):
     house = fresh
     actions.trade(house, eth, trader, 0, 100 * WAD, 21_000 * WAD)
     house.set_funding_params(0, HOUR, WAD // 100, 16 * HOUR, {"from": owner})  # clamp at 1 %/h

@@ -59,12 +59,16 @@ def test_incomplete_round__zero_timestamp(house, eth, feeds, long_open, other_tr
 
 def test_outside_bounds__above(house, eth, feeds, long_open, other_trader):
     feeds[0].set_answer(1_000_001 * 10**8, {"from": other_trader})
-    assert_blocked_but_exits_work(house, eth, long_open, other_trader, "oracle: price out of bounds")
+    assert_blocked_but_exits_work(
+        house, eth, long_open, other_trader, "oracle: price out of bounds"
+    )
 
 
 def test_outside_bounds__below(house, eth, feeds, long_open, other_trader):
     feeds[0].set_answer(10**8 - 1, {"from": other_trader})
-    assert_blocked_but_exits_work(house, eth, long_open, other_trader, "oracle: price out of bounds")
+    assert_blocked_but_exits_work(
+        house, eth, long_open, other_trader, "oracle: price out of bounds"
+    )
 
 
 def test_future_timestamp(house, eth, feeds, long_open, other_trader):
@@ -86,10 +90,14 @@ def test_sequencer_down(house, eth, oracle, owner, long_open, other_trader):
 def test_sequencer_in_grace_period(house, eth, oracle, owner, long_open, other_trader):
     sequencer = MockAggregator.deploy(0, "sequencer", 0, {"from": owner})  # up since just now
     oracle.set_sequencer(sequencer, 3600, {"from": owner})
-    assert_blocked_but_exits_work(house, eth, long_open, other_trader, "oracle: sequencer grace period")
+    assert_blocked_but_exits_work(
+        house, eth, long_open, other_trader, "oracle: sequencer grace period"
+    )
 
 
-def test_sequencer_up_after_grace__trading_works(house, eth, oracle, owner, feeds, long_open, other_trader):
+def test_sequencer_up_after_grace__trading_works(
+    house, eth, oracle, owner, feeds, long_open, other_trader
+):
     sequencer = MockAggregator.deploy(0, "sequencer", 0, {"from": owner})
     sequencer.set_round(0, chain.time() - 3601, 1, {"from": owner})
     oracle.set_sequencer(sequencer, 3600, {"from": owner})
