@@ -1,9 +1,9 @@
 """Shared fixtures: role-named accounts, a deployed protocol, funded traders, chain isolation."""
 
 import pytest
-from brownie import accounts, chain
+from brownie import accounts
 
-from vperp import actions, config
+from vperp import actions, chain_tools, config
 from vperp.deploy import deploy
 
 WAD = 10**18
@@ -92,17 +92,10 @@ def feeds(deployment):
 
 @pytest.fixture(scope="module")
 def advance(deployment):
-    """advance(seconds): move time forward in steps, refreshing every feed at its current answer
-    and poking the oracle, as a funding keeper and Chainlink's own heartbeat would."""
+    """advance(seconds, step=600): time passes while feeds answer and the oracle is poked."""
 
     def _advance(seconds, step=600):
-        while seconds > 0:
-            dt = min(step, seconds)
-            chain.sleep(dt)
-            seconds -= dt
-            for market_id, feed in enumerate(deployment.feeds):
-                feed.set_answer(feed.latestRoundData()[1], {"from": accounts[0]})
-                deployment.oracle.poke(market_id, {"from": accounts[0]})
+        chain_tools.advance(deployment, seconds, accounts[0], step)
 
     return _advance
 

@@ -11,9 +11,10 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from brownie import accounts, chain
+from brownie import accounts
 
 from vperp import actions
+from vperp.chain_tools import advance
 from vperp.config import PROJECT_ROOT
 from vperp.deploy import Deployment, deploy
 from vperp.report import quiet
@@ -93,17 +94,9 @@ def _flatness(d: Deployment, trades: int = 200) -> list[int]:
     return [actions.trade(house, eth, probe, 0, WAD // 10, 30 * WAD).gas_used for _ in range(5)]
 
 
-def _advance(d: Deployment, seconds: int, keeper, step: int = 3000) -> list[int]:
-    """Move time forward as Chainlink and a poking keeper would; returns the pokes' gas."""
-    pokes = []
-    while seconds > 0:
-        dt = min(step, seconds)
-        chain.sleep(dt)
-        seconds -= dt
-        for market_id, feed in enumerate(d.feeds):
-            feed.set_answer(feed.latestRoundData()[1], {"from": keeper})
-            pokes.append(d.oracle.poke(market_id, {"from": keeper}).gas_used)
-    return pokes
+def _advance(d: Deployment, seconds: int, keeper) -> list[int]:
+    """Time passes with pokes every 50 minutes; returns the pokes' gas."""
+    return [tx.gas_used for tx in advance(d, seconds, keeper, step=3000)]
 
 
 def _open_positions(d: Deployment, count: int) -> None:

@@ -36,3 +36,20 @@ def send_in_one_block(*calls: Callable[[], object]) -> list:
     for tx in txs:
         tx.wait(1)
     return txs
+
+
+def advance(deployment, seconds: int, keeper, step: int = 600) -> list:
+    """Let `seconds` pass on a local chain, in steps of at most `step`, while every mock feed
+    keeps answering at its current price and the oracle is poked after each step, as Chainlink
+    and a keeper do on a live network. Returns the pokes' receipts."""
+    from brownie import chain
+
+    pokes = []
+    while seconds > 0:
+        dt = min(step, seconds)
+        chain.sleep(dt)
+        seconds -= dt
+        for market_id, feed in enumerate(deployment.feeds):
+            feed.set_answer(feed.latestRoundData()[1], {"from": keeper})
+            pokes.append(deployment.oracle.poke(market_id, {"from": keeper}))
+    return pokes

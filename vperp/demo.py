@@ -6,11 +6,13 @@ from brownie import accounts, network
 from rich.table import Table
 
 from vperp import actions, config
+from vperp.chain_tools import advance
 from vperp.deploy import deploy, write_manifest
 from vperp.report import console, fmt, print_deployment, quiet
 
 WAD = 10**18
 USDC = 10**6
+HOUR = 3600
 
 
 def positions_table(d, traders: dict, market_id: int) -> Table:
@@ -64,7 +66,24 @@ def main() -> None:
     actions.trade(house, eth, bob, 0, -2 * WAD, 1_000 * WAD)
     console.print("bob opened 2 ETH short with 1,000 USD margin (4x)")
     console.print(positions_table(d, traders, 0))
+    console.print("one hour passes; the feed keeps answering and a keeper pokes the oracle")
+    advance(d, HOUR, accounts[4])
+    ev = house.settle_funding(0, {"from": accounts[4]}).events["FundingSettled"]
+    console.print(
+        f"funding settled: mark TWAP {fmt(ev['mark_twap'], 2)} vs index TWAP "
+        f"{fmt(ev['index_twap'], 2)}, rate {ev['rate'] / WAD:.5%} per hour, "
+        f"longs pay {fmt(ev['long_funding'], 6)} per ETH, insurance fund "
+        f"{'+' if ev['insurance_delta'] >= 0 else ''}{fmt(ev['insurance_delta'], 6)}"
+    )
+    console.print(
+        f"pending funding: alice pays {fmt(house.pending_funding(alice, 0), 6)}, "
+        f"bob receives {fmt(-house.pending_funding(bob, 0), 6)}"
+    )
     tx = actions.close(house, eth, bob, 0)
     ev = tx.events["PositionChanged"]
-    console.print(f"bob closed: realised PnL {fmt(ev['realised_pnl'], 2)}, fee {fmt(ev['fee'], 2)}")
+    console.print(
+        f"bob closed: realised PnL {fmt(ev['realised_pnl'], 2)}, fee {fmt(ev['fee'], 2)}, "
+        f"funding received {fmt(-ev['funding_paid'], 6)}"
+    )
+    console.print(positions_table(d, traders, 0))
     console.print(ledgers_table(d, traders))

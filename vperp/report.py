@@ -22,7 +22,8 @@ _BROWNIE_TX_LINE = re.compile(
 
 
 class _DropTransactionLines(io.TextIOBase):
-    """A stdout that drops Brownie's per-transaction lines and passes everything else."""
+    """A stdout that drops Brownie's per-transaction lines (and blank lines) and passes
+    everything else."""
 
     def __init__(self, target):
         self._target = target
@@ -32,7 +33,7 @@ class _DropTransactionLines(io.TextIOBase):
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if not _BROWNIE_TX_LINE.search(line):
+            if line.strip() and not _BROWNIE_TX_LINE.search(line):
                 self._target.write(line + "\n")
         return len(text)
 

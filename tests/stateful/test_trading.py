@@ -27,10 +27,10 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import USDC, WAD
-from vperp import actions, model
+from vperp import actions, chain_tools, model
 
 N_TRADERS = 4
-STEPS = 30
+STEPS = 25
 EXAMPLES = int(os.environ.get("VPERP_STATEFUL_EXAMPLES", "20"))
 SIZES = {0: (WAD // 100, 5 * WAD), 1: (WAD // 1000, WAD // 4)}  # base per market
 
@@ -67,6 +67,7 @@ class TradingMachine(RuleBasedStateMachine):
             )
         self.free = {t.address: self.vault.free_collateral(t) for t in self.traders}
         self.oracle, self.feeds = c["oracle"], c["feeds"]
+        self.deployment = c["deployment"]
         self.funding_flow = 0  # Σ funding paid − Σ received by positions (settled)
         self.insurance_funding = 0  # Σ insurance-fund funding deltas
         self.roundings = 0  # position funding settlements + 2 per market settlement
@@ -192,14 +193,7 @@ class TradingMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(1, 90))
     def pass_time(self, minutes):
         """Time passes; Chainlink refreshes its answers and a keeper pokes the oracle."""
-        seconds = minutes * 60
-        while seconds > 0:
-            dt = min(seconds, 1200)
-            chain.sleep(dt)
-            seconds -= dt
-            for market_id, feed in enumerate(self.feeds):
-                feed.set_answer(feed.latestRoundData()[1], {"from": self.traders[0]})
-                self.oracle.poke(market_id, {"from": self.traders[0]})
+        chain_tools.advance(self.deployment, minutes * 60, self.traders[0], step=1800)
         TradingMachine.steps += 1
 
     @rule(market_id=st.sampled_from([0, 1]))
@@ -352,6 +346,7 @@ def machine_context(deployment, accounts):
         "lens": deployment.lens,
         "oracle": deployment.oracle,
         "feeds": deployment.feeds,
+        "deployment": deployment,
         "traders": [accounts[i] for i in range(2, 2 + N_TRADERS)],
     }
     chain.snapshot()
