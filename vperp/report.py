@@ -59,6 +59,7 @@ def print_deployment(deployment, manifest: Path | None = None) -> None:
     table.add_column("address")
     table.add_row("collateral", deployment.token.address)
     table.add_row("Vault", deployment.vault.address)
+    table.add_row("OracleAdapter", deployment.oracle.address)
     table.add_row("ClearingHouse", deployment.clearing_house.address)
     table.add_row("Lens", deployment.lens.address)
     for name, vamm, feed in zip(
