@@ -337,8 +337,6 @@ def _trade(
         pnl: int256 = 0
         exit_notional, pnl = self._value(market.vamm, size, open_notional)
         self._check_initial_margin(margin, min(pnl, 0), exit_notional, market.risk)
-    else:
-        assert margin_in == 0, "ch: margin only with an opening trade"
 
     if base_delta > 0:
         assert quote_total <= quote_limit, "ch: slippage, quote in above limit"

@@ -150,8 +150,8 @@ def set_feed(
     market: uint256, aggregator: address, heartbeat: uint256, min_price: uint256, max_price: uint256
 ):
     """
-    @notice Set the Chainlink feed of a market (owner only). The feed must answer validly now;
-            the accumulator restarts from that answer.
+    @notice Set or replace the Chainlink feed of a market (owner only). The feed must answer
+            validly now; the accumulator carries on from there.
     @param heartbeat Maximum age of an answer, seconds, in (0, 2 days].
     @param min_price Lowest accepted answer, 18 decimals, > 0.
     @param max_price Highest accepted answer, 18 decimals, > min_price.
@@ -163,16 +163,24 @@ def set_feed(
     decimals: uint256 = convert(staticcall IAggregatorV3(aggregator).decimals(), uint256)
     assert decimals <= 18, "oracle: more than 18 decimals"
     config: uint256 = convert(aggregator, uint256) | (heartbeat << 160) | (decimals << 200)
-    self._feeds[market] = Feed(
-        config=config, bounds=packed._pack(min_price, max_price), accumulator=0, observation=0
-    )
+    bounds: uint256 = packed._pack(min_price, max_price)
     price_: uint256 = 0
     status: uint256 = 0
     updated_at: uint256 = 0
-    price_, status, updated_at = self._validate(config, packed._pack(min_price, max_price))
+    price_, status, updated_at = self._validate(config, bounds)
     assert status == OK, "oracle: feed has no valid answer"
-    self._feeds[market].accumulator = block.timestamp
-    self._feeds[market].observation = price_ | ((updated_at + heartbeat) << 128)
+    # a replaced feed keeps the accumulator running: funding snapshots taken from it stay valid
+    cum: uint256 = 0
+    valid: uint256 = 0
+    previous: Feed = self._feeds[market]
+    if previous.config != 0:
+        cum, valid = self._accrued(previous)
+    self._feeds[market] = Feed(
+        config=config,
+        bounds=bounds,
+        accumulator=block.timestamp | (cum << 40),
+        observation=price_ | ((updated_at + heartbeat) << 128) | (valid << 168),
+    )
     log IOracleAdapter.FeedSet(
         market=market,
         aggregator=aggregator,

@@ -110,11 +110,12 @@ def test_script_finder__imports_script_under_dotted_directory(tmp_path):
 
 def test_attach__busy_port_gives_clear_error_instead_of_attaching():
     """A second brownie command while this suite's chain holds the port stops with a message."""
+    import os
     import subprocess
     import sys
 
     script = "from brownie import network\nnetwork.connect('development')\n"
-    env = {**__import__("os").environ}
+    env = dict(os.environ)
     env.pop("VPERP_ATTACH", None)
     out = subprocess.run(
         [sys.executable, "-c", f"import brownie_hooks\n{script}"],

@@ -232,3 +232,19 @@ def test_funding__charge_above_margin_clamps_and_close_still_works(
     assert changed["funding_paid"] == pending
     assert changed["bad_debt"] > 0
     assert house.position(trader, 0)["size"] == 0
+
+
+def test_settle__after_the_feed_is_replaced__keeps_working(fresh, eth, oracle, advance, funded, trader, owner):
+    """Replacing a market's feed mid-interval keeps the index accumulator running."""
+    from brownie import MockAggregator
+
+    house = fresh
+    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
+    advance(HOUR // 2)
+    replacement = MockAggregator.deploy(18, "ETH-USD v2", 2000 * WAD, {"from": owner})
+    oracle.set_feed(0, replacement, 3600, WAD, 10**6 * WAD, {"from": owner})
+    advance(HOUR // 2)
+    replacement.set_answer(2000 * WAD, {"from": owner})
+    ev, _ = settle(house)
+    assert ev["index_twap"] == 2000 * WAD
+    assert ev["charged_seconds"] == ev["elapsed"] and ev["long_funding"] > 0
