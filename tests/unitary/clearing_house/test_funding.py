@@ -234,7 +234,9 @@ def test_funding__charge_above_margin_clamps_and_close_still_works(
     assert house.position(trader, 0)["size"] == 0
 
 
-def test_settle__after_the_feed_is_replaced__keeps_working(fresh, eth, oracle, advance, funded, trader, owner):
+def test_settle__after_the_feed_is_replaced__keeps_working(
+    fresh, eth, oracle, advance, funded, trader, owner
+):
     """Replacing a market's feed mid-interval keeps the index accumulator running."""
     from brownie import MockAggregator
 
