@@ -278,17 +278,10 @@ def _validate(config: uint256, bounds: uint256) -> (uint256, uint256, uint256):
     sequencer_status: uint256 = self._sequencer_status()
     if sequencer_status != OK:
         return 0, sequencer_status, 0
-    aggregator: address = convert(config & MASK160, address)
     ok: bool = False
     response: Bytes[160] = b""
-    ok, response = raw_call(
-        aggregator,
-        method_id("latestRoundData()"),
-        max_outsize=160,
-        is_static_call=True,
-        revert_on_failure=False,
-    )
-    if not ok or len(response) != 160:
+    ok, response = self._latest_round(convert(config & MASK160, address))
+    if not ok:
         return 0, FEED_CALL_FAILED, 0
     round_id: uint256 = convert(slice(response, 0, 32), uint256)
     answer: int256 = convert(slice(response, 32, 32), int256)
@@ -316,14 +309,8 @@ def _sequencer_status() -> uint256:
         return OK
     ok: bool = False
     response: Bytes[160] = b""
-    ok, response = raw_call(
-        feed,
-        method_id("latestRoundData()"),
-        max_outsize=160,
-        is_static_call=True,
-        revert_on_failure=False,
-    )
-    if not ok or len(response) != 160:
+    ok, response = self._latest_round(feed)
+    if not ok:
         return FEED_CALL_FAILED
     # Chainlink sequencer-uptime feeds: answer 0 = up, 1 = down; startedAt = last status change
     if convert(slice(response, 32, 32), int256) != 0:
@@ -331,3 +318,21 @@ def _sequencer_status() -> uint256:
     if block.timestamp - convert(slice(response, 64, 32), uint256) < self.grace_period:
         return SEQUENCER_GRACE
     return OK
+
+
+@internal
+@view
+def _latest_round(feed: address) -> (bool, Bytes[160]):
+    """
+    @dev `latestRoundData()` of a feed without reverting: (answered well-formed, raw response).
+    """
+    ok: bool = False
+    response: Bytes[160] = b""
+    ok, response = raw_call(
+        feed,
+        method_id("latestRoundData()"),
+        max_outsize=160,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    return ok and len(response) == 160, response
