@@ -12,6 +12,7 @@ TESTS ?= tests
 # Tests that also run on Ganache (the user's second deploy target).
 GANACHE_TESTS ?= tests/adapter tests/integration/test_ganache_e2e.py
 VYPER_SOURCES := contracts modules
+PURELIB = $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])")
 
 .PHONY: setup demo test test-anvil test-ganache lint format bench deploy clean
 
@@ -49,7 +50,11 @@ lint: setup
 	ruff format --check .
 	ruff check .
 	mamushi --check --line-length 100 $(VYPER_SOURCES) interfaces
-	natrix lint -p $(CURDIR) $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])") -d NTX1 NTX11 -- $(VYPER_SOURCES)
+	natrix lint -p $(CURDIR) $(PURELIB) -d NTX1 NTX4 NTX11 -- $(filter-out contracts/ClearingHouse.vy,$(wildcard contracts/*.vy contracts/mocks/*.vy modules/*.vy))
+	@# NTX4 ("could be view") misreads functions whose only writes are external calls; the
+	@# house's administration entry points forward msg.data to HouseAdmin, so their arguments
+	@# are used there, which natrix cannot see (NTX10)
+	natrix lint -p $(CURDIR) $(PURELIB) -d NTX1 NTX4 NTX10 NTX11 -- contracts/ClearingHouse.vy
 
 format: setup
 	ruff format .

@@ -10,8 +10,13 @@
      notional released on a reduce rounds against the trader, and the vAMM rounds quote in up and
      quote out down.
      Pause: the guardian (or the owner) can pause a market, which blocks opening, increasing and
-     removing margin while still allowing add-margin, reduce and close. A market whose bad debt
-     the insurance fund could not cover turns reduce-only. Ownership is two-step (snekmate).
+     removing margin while still allowing add-margin, reduce, close and liquidation.
+     Liquidation is permissionless and pull-based (internal balances only). Bad debt is paid by
+     the insurance fund; what it cannot pay turns the market reduce-only and is socialised over
+     the market's open positions through both funding indices (every open position pays the same
+     amount per unit of base, as Drift v2 does); what cannot be socialised (no open interest) is
+     recorded as the market's outstanding shortfall, which the fund repays first.
+     Ownership is two-step (snekmate).
 """
 
 from interfaces import IClearingHouse
@@ -19,94 +24,75 @@ from interfaces import IOracleAdapter
 from interfaces import IVamm
 from interfaces import IVault
 from modules import fixed_point
+from modules import health
+from modules import house_state
 from modules import packed
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 
 implements: IClearingHouse
 
+
+interface HouseAdminView:
+    def vault() -> address: view
+
+
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
+initializes: house_state
 
 exports: (
     ownable_2step.owner,
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
+    house_state.guardian,
+    house_state.market_count,
+    house_state.insurance_floor,
+    house_state.total_shortfall,
 )
 
 WAD: constant(uint256) = fixed_point.WAD
-MASK64: constant(uint256) = 2**64 - 1
-FLAG_PAUSED: constant(uint256) = 1
-FLAG_REDUCE_ONLY: constant(uint256) = 2
-# parameter bounds
-MIN_INITIAL_MARGIN_RATIO: constant(uint256) = WAD // 100  # 100x at most
-MIN_MAINTENANCE_MARGIN_RATIO: constant(uint256) = WAD // 200  # 0.5 %
-MAX_FEE_RATE: constant(uint256) = WAD // 100  # 1 %
-MAX_MIN_POSITION_NOTIONAL: constant(uint256) = 10**6 * WAD
+MASK64: constant(uint256) = house_state.MASK64
+MASK128: constant(uint256) = 2**128 - 1
+FLAG_PAUSED: constant(uint256) = house_state.FLAG_PAUSED
+FLAG_REDUCE_ONLY: constant(uint256) = house_state.FLAG_REDUCE_ONLY
+FLOOR_UNIT: constant(uint256) = house_state.FLOOR_UNIT
 HOUR: constant(uint256) = 3600
 PREMIUM_PAYOFF_HOURS: constant(int256) = 24  # a premium would be paid off in one day
-DEFAULT_FUNDING_PERIOD: constant(uint256) = HOUR
-DEFAULT_MAX_FUNDING_RATE: constant(uint256) = WAD // 1000  # 0.1 % per hour
-DEFAULT_MAX_FUNDING_INTERVAL: constant(uint256) = 8 * HOUR
-MIN_FUNDING_PERIOD: constant(uint256) = 60
-MAX_FUNDING_PERIOD: constant(uint256) = 24 * HOUR
-MAX_FUNDING_RATE: constant(uint256) = WAD // 100  # 1 % per hour
-MAX_FUNDING_INTERVAL: constant(uint256) = 7 * 24 * HOUR
 MASK192: constant(uint256) = 2**192 - 1
-
-
-struct Market:
-    vamm: address
-    # initial margin ratio | maintenance margin ratio | fee rate | insurance share, 64 bits each
-    risk: uint256
-    # max open interest per side (low 128) | max position size (high 128), base units
-    caps: uint256
-    # min position notional (low 128) | flags (high 128)
-    state: uint256
-    # long open interest (low 128) | short open interest (high 128), base units
-    open_interest: uint256
-    # bad debt the insurance fund could not cover
-    shortfall: uint256
-    # cumulative funding per unit: paid by longs (low 128, signed) | received by shorts (high)
-    funding: uint256
-    # last funding settlement (low 64) | vAMM Σ mark · seconds at that moment (high 192)
-    funding_clock: uint256
-    # oracle Σ index · seconds (low 192) | oracle Σ valid seconds (high 64), at that moment
-    index_clock: uint256
-    # funding period (low 64) | max rate per hour, WAD (next 64) | max charged interval (next 64)
-    funding_params: uint256
-
-
-struct Position:
-    # size, signed base (low 128) | open notional (high 128)
-    base: uint256
-    # margin (low 128) | funding index of the position's side when last settled (high, signed)
-    collateral: uint256
-
+MASK32: constant(uint256) = 2**32 - 1
+MASK96: constant(uint256) = 2**96 - 1
+HALF96: constant(int256) = 2**95
+# vAMM swap modes
+SWAP_FREE: constant(uint256) = 0
+SWAP_OPENING: constant(uint256) = 1
+SWAP_LIQUIDATION: constant(uint256) = 2
 
 vault: public(immutable(address))
 oracle: public(immutable(address))
-guardian: public(address)
-market_count: public(uint256)
-_markets: HashMap[uint256, Market]
-_positions: HashMap[address, HashMap[uint256, Position]]
+# where the administration functions run, by delegatecall in this contract's storage
+admin: public(immutable(address))
 
 
 @deploy
-def __init__(vault_: address, oracle_: address, guardian_: address):
+def __init__(vault_: address, oracle_: address, guardian_: address, admin_: address):
     """
     @param vault_ The collateral vault (deployed with this contract's address).
     @param oracle_ The OracleAdapter giving each market's index price.
     @param guardian_ May pause and unpause markets.
+    @param admin_ HouseAdmin, deployed for the same vault and oracle.
     """
     ownable.__init__()
     ownable_2step.__init__()
     assert vault_ != empty(address), "ch: zero vault"
     assert oracle_ != empty(address), "ch: zero oracle"
+    assert admin_.is_contract, "ch: admin is not a contract"
+    assert staticcall HouseAdminView(admin_).vault() == vault_, "ch: admin for another vault"
     vault = vault_
     oracle = oracle_
-    self.guardian = guardian_
+    admin = admin_
+    house_state.guardian = guardian_
     log IClearingHouse.GuardianSet(guardian=guardian_)
 
 
@@ -143,7 +129,7 @@ def close_position(market_id: uint256, quote_limit: uint256, deadline: uint256):
     @param deadline The trade reverts after this timestamp.
     """
     assert block.timestamp <= deadline, "ch: expired"
-    size: int256 = packed._signed(packed._lo(self._positions[msg.sender][market_id].base))
+    size: int256 = packed._signed(packed._lo(house_state._positions[msg.sender][market_id].base))
     assert size != 0, "ch: no position"
     self._trade(msg.sender, market_id, -size, 0, quote_limit)
 
@@ -154,7 +140,7 @@ def add_margin(market_id: uint256, amount: uint256):
     @notice Move `amount` of the caller's free collateral into their position. Always allowed.
     """
     assert amount != 0, "ch: zero amount"
-    position: Position = self._positions[msg.sender][market_id]
+    position: house_state.Position = house_state._positions[msg.sender][market_id]
     size: int256 = packed._signed(packed._lo(position.base))
     assert size != 0, "ch: no position"
     margin: uint256 = 0
@@ -166,12 +152,12 @@ def add_margin(market_id: uint256, amount: uint256):
         packed._lo(position.collateral), int256
     )
     margin += amount
-    self._positions[msg.sender][market_id].collateral = packed._pack(
-        margin, packed._signed_bits(index)
+    house_state._positions[msg.sender][market_id].collateral = self._collateral(
+        margin, index, position.collateral >> 224
     )
     insurance_delta: int256 = 0
     if bad_debt != 0:
-        insurance_delta = -convert(self._cover_bad_debt(msg.sender, market_id, bad_debt), int256)
+        insurance_delta = -convert(self._cover_bad_debt(msg.sender, market_id, bad_debt, 0), int256)
     amount_: int256 = convert(amount, int256)
     extcall IVault(vault).move(msg.sender, -amount_, margin_delta, insurance_delta, 0)
     log IClearingHouse.MarginChanged(
@@ -187,10 +173,10 @@ def remove_margin(market_id: uint256, amount: uint256):
          initial margin requirement on the position's exit notional. Blocked while paused.
     """
     assert amount != 0, "ch: zero amount"
-    vamm: address = self._markets[market_id].vamm
+    vamm: address = house_state._markets[market_id].vamm
     assert vamm != empty(address), "ch: unknown market"
-    assert packed._hi(self._markets[market_id].state) & FLAG_PAUSED == 0, "ch: market paused"
-    position: Position = self._positions[msg.sender][market_id]
+    assert packed._hi(house_state._markets[market_id].state) & FLAG_PAUSED == 0, "ch: market paused"
+    position: house_state.Position = house_state._positions[msg.sender][market_id]
     size: int256 = packed._signed(packed._lo(position.base))
     assert size != 0, "ch: no position"
     index_price: uint256 = extcall IOracleAdapter(oracle).touch_valid(market_id)
@@ -213,10 +199,10 @@ def remove_margin(market_id: uint256, amount: uint256):
         convert(open_notional, int256) if size > 0 else -convert(open_notional, int256)
     )
     self._check_initial_margin(
-        margin, min(max(pnl, oracle_pnl), 0), exit_notional, self._markets[market_id].risk
+        margin, min(max(pnl, oracle_pnl), 0), exit_notional, house_state._markets[market_id].risk
     )
-    self._positions[msg.sender][market_id].collateral = packed._pack(
-        margin, packed._signed_bits(index)
+    house_state._positions[msg.sender][market_id].collateral = self._collateral(
+        margin, index, position.collateral >> 224
     )
     amount_: int256 = convert(amount, int256)
     extcall IVault(vault).move(msg.sender, amount_, margin_delta, 0, 0)
@@ -234,15 +220,16 @@ def _trade(
     quote_limit: uint256,
 ):
     # field by field: a trade needs neither the shortfall nor the funding clocks
-    market: Market = empty(Market)
-    market.vamm = self._markets[market_id].vamm
+    market: house_state.Market = empty(house_state.Market)
+    market.vamm = house_state._markets[market_id].vamm
     assert market.vamm != empty(address), "ch: unknown market"
-    market.risk = self._markets[market_id].risk
-    market.caps = self._markets[market_id].caps
-    market.state = self._markets[market_id].state
-    market.open_interest = self._markets[market_id].open_interest
-    market.funding = self._markets[market_id].funding
-    position: Position = self._positions[trader][market_id]
+    market.risk = house_state._markets[market_id].risk
+    market.caps = house_state._markets[market_id].caps
+    market.state = house_state._markets[market_id].state
+    market.open_interest = house_state._markets[market_id].open_interest
+    market.funding = house_state._markets[market_id].funding
+    position: house_state.Position = house_state._positions[trader][market_id]
+    assert position.collateral >> 224 != self._stamp(), "ch: liquidated in this block"
     old_size: int256 = packed._signed(packed._lo(position.base))
     size: int256 = old_size
     open_notional: uint256 = packed._hi(position.base)
@@ -282,7 +269,7 @@ def _trade(
         part: int256 = convert(reducing, int256)
         if base_delta < 0:
             part = -part
-        quote: uint256 = extcall IVamm(market.vamm).swap(part, False)
+        quote: uint256 = extcall IVamm(market.vamm).swap(part, SWAP_FREE)
         quote_total = quote
         size_abs: uint256 = fixed_point._abs(size)
         released: uint256 = 0
@@ -322,7 +309,7 @@ def _trade(
         part: int256 = convert(opening, int256)
         if base_delta < 0:
             part = -part
-        quote: uint256 = extcall IVamm(market.vamm).swap(part, True)
+        quote: uint256 = extcall IVamm(market.vamm).swap(part, SWAP_OPENING)
         quote_total += quote
         fee: uint256 = fixed_point._mul_div(quote, fee_rate, WAD, True)
         size += part
@@ -331,8 +318,7 @@ def _trade(
         free_delta -= convert(margin_in + fee, int256)
         margin_delta += convert(margin_in, int256)
         fee_total += fee
-        caps: uint256 = market.caps
-        assert fixed_point._abs(size) <= packed._hi(caps), "ch: position too large"
+        assert fixed_point._abs(size) <= packed._hi(market.caps), "ch: position too large"
         exit_notional: uint256 = 0
         pnl: int256 = 0
         exit_notional, pnl = self._value(market.vamm, size, open_notional)
@@ -345,12 +331,13 @@ def _trade(
     if size != 0:
         assert open_notional >= packed._lo(market.state), "ch: position below minimum notional"
 
-    self._update_open_interest(market_id, market, old_size, size, opening != 0)
-    self._positions[trader][market_id] = Position(
+    caps: uint256 = 0
+    if opening != 0:
+        caps = market.caps
+    self._update_open_interest(market_id, market.open_interest, caps, old_size, size)
+    house_state._positions[trader][market_id] = house_state.Position(
         base=packed._pack(packed._signed_bits(size), open_notional),
-        collateral=packed._pack(
-            margin, packed._signed_bits(self._side_index(size, market.funding))
-        ),
+        collateral=self._collateral(margin, self._side_index(size, market.funding), 0),
     )
 
     insurance_delta: int256 = convert(
@@ -358,7 +345,9 @@ def _trade(
     )
     fee_delta: int256 = convert(fee_total, int256) - insurance_delta
     if bad_debt != 0:
-        insurance_delta -= convert(self._cover_bad_debt(trader, market_id, bad_debt), int256)
+        insurance_delta -= convert(
+            self._cover_bad_debt(trader, market_id, bad_debt, insurance_delta), int256
+        )
     extcall IVault(vault).move(trader, free_delta, margin_delta, insurance_delta, fee_delta)
     log IClearingHouse.PositionChanged(
         trader=trader,
@@ -373,6 +362,145 @@ def _trade(
         funding_paid=funding_paid,
         bad_debt=bad_debt,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@external
+def liquidate(trader: address, market_id: uint256) -> uint256:
+    """
+    @notice Liquidate `trader`'s position in `market_id` (permissionless; also in paused and
+            reduce-only markets). Returns the caller's reward, credited to its free collateral.
+    @dev Liquidatable when the margin ratio is below maintenance under both valuations, at the
+         vAMM exit value and at the oracle price (the one more favourable to the trader counts),
+         so neither a vAMM push nor an oracle blip alone liquidates anyone; the oracle must be
+         valid. How much is closed is sized at the vAMM exit value (what closing really fetches,
+         price impact included): above the penalty ratio just enough base to bring the rest back
+         to maintenance + buffer (rounded up); below it, or when the rest would be under the
+         minimum notional, the whole position. So a liquidation leaves bad debt only when the
+         position's vAMM exit value was already below zero. Penalty: max(penalty × quote closed
+         (rounded up), keeper reward floor), as far as the margin pays it; the caller gets
+         max(share × what was paid (rounded down), floor), the insurance fund the rest, and the
+         fund tops the caller up to the floor when the margin cannot pay. What the margin cannot
+         pay is bad debt. The vAMM swap may cross the per-block price-move limit, once per block. Afterwards the
+         trader cannot trade this market in the same block.
+    """
+    vamm: address = house_state._markets[market_id].vamm
+    assert vamm != empty(address), "ch: unknown market"
+    position: house_state.Position = house_state._positions[trader][market_id]
+    size: int256 = packed._signed(packed._lo(position.base))
+    assert size != 0, "ch: no position"
+    index_price: uint256 = extcall IOracleAdapter(oracle).touch_valid(market_id)
+    margin: uint256 = 0
+    funding_paid: int256 = 0
+    index: int256 = 0
+    bad_debt: uint256 = 0
+    margin, funding_paid, index, bad_debt = self._settle_funding_of(
+        market_id, size, position.collateral
+    )
+    open_notional: uint256 = packed._hi(position.base)
+    size_abs: uint256 = fixed_point._abs(size)
+    equity: int256 = convert(margin, int256) - convert(bad_debt, int256)
+    vamm_exit: uint256 = staticcall IVamm(vamm).quote_for(-size)
+    vamm_value: int256 = 0
+    oracle_value: int256 = 0
+    oracle_exit: uint256 = 0
+    vamm_value, oracle_value, oracle_exit = health._valuations(
+        equity, size, open_notional, vamm_exit, index_price
+    )
+    risk: uint256 = house_state._markets[market_id].risk
+    mmr: uint256 = (risk >> 64) & MASK64
+    # below maintenance at both valuations, i.e. at the one more favourable to the trader
+    assert health._below(vamm_value, vamm_exit, mmr) and health._below(
+        oracle_value, oracle_exit, mmr
+    ), "ch: position is not liquidatable"
+
+    # how much to close is sized at the vAMM exit value: what closing really fetches
+    params: uint256 = house_state._markets[market_id].liquidation
+    penalty_rate: uint256 = params & MASK64
+    amount: uint256 = size_abs
+    if not health._below(vamm_value, vamm_exit, penalty_rate):
+        amount = health._partial_amount(
+            size_abs, vamm_value, vamm_exit, mmr + ((params >> 128) & MASK64), penalty_rate
+        )
+        # never leave dust: the rest must stay above the minimum notional
+        if (
+            amount < size_abs
+            and open_notional * (size_abs - amount)
+            < packed._lo(house_state._markets[market_id].state) * size_abs
+        ):
+            amount = size_abs
+    base_delta: int256 = convert(amount, int256)
+    if size > 0:
+        base_delta = -base_delta
+    quote: uint256 = extcall IVamm(vamm).swap(base_delta, SWAP_LIQUIDATION)
+    released: uint256 = fixed_point._mul_div(open_notional, amount, size_abs, size > 0)
+    realised: int256 = convert(released, int256) - convert(quote, int256)
+    if size > 0:
+        realised = -realised
+    available: int256 = equity + realised
+
+    floor_: uint256 = (params >> 192) * FLOOR_UNIT
+    penalty: uint256 = max(fixed_point._mul_div(quote, penalty_rate, WAD, True), floor_)
+    collected: uint256 = min(penalty, convert(max(available, 0), uint256))
+    reward: uint256 = max(
+        fixed_point._mul_div(collected, (params >> 64) & MASK64, WAD, False), floor_
+    )
+    available -= convert(collected, int256)
+    insurance_delta: int256 = convert(collected, int256) - convert(reward, int256)
+    new_size: int256 = size + base_delta
+    debt: uint256 = 0
+    left: uint256 = 0
+    if available < 0:
+        debt = convert(-available, uint256)
+    else:
+        left = convert(available, uint256)
+    free_delta: int256 = 0
+    if new_size == 0:
+        free_delta = convert(left, int256)  # what is left of a fully liquidated margin
+        left = 0
+
+    self._update_open_interest(
+        market_id, house_state._markets[market_id].open_interest, 0, size, new_size
+    )
+    house_state._positions[trader][market_id] = house_state.Position(
+        base=packed._pack(packed._signed_bits(new_size), open_notional - released),
+        collateral=self._collateral(left, index, self._stamp()),
+    )
+    if insurance_delta < 0 or debt != 0:
+        fund: int256 = convert(staticcall IVault(vault).insurance_fund(), int256)
+        if fund + insurance_delta < 0:
+            # the fund tops the caller up to the floor only as far as it can
+            reward = convert(convert(collected, int256) + fund, uint256)
+            insurance_delta = -fund
+        if debt != 0:
+            insurance_delta -= convert(
+                self._cover_bad_debt(trader, market_id, debt, insurance_delta), int256
+            )
+    extcall IVault(vault).move_with_reward(
+        trader,
+        free_delta,
+        convert(left, int256) - convert(packed._lo(position.collateral), int256),
+        insurance_delta,
+        msg.sender,
+        reward,
+    )
+    log IClearingHouse.Liquidated(
+        trader=trader,
+        market=market_id,
+        liquidator=msg.sender,
+        base_closed=base_delta,
+        quote_amount=quote,
+        size=new_size,
+        margin=left,
+        realised_pnl=realised,
+        penalty=collected,
+        reward=reward,
+        funding_paid=funding_paid,
+        bad_debt=debt,
+    )
+    return reward
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,10 +520,10 @@ def settle_funding(market_id: uint256):
          own index moves less). When the index was invalid at any moment of the interval, or is
          now, nothing is charged and the interval is consumed.
     """
-    vamm: address = self._markets[market_id].vamm
+    vamm: address = house_state._markets[market_id].vamm
     assert vamm != empty(address), "ch: unknown market"
-    clock: uint256 = self._markets[market_id].funding_clock
-    params: uint256 = self._markets[market_id].funding_params
+    clock: uint256 = house_state._markets[market_id].funding_clock
+    params: uint256 = house_state._markets[market_id].funding_params
     last: uint256 = clock & MASK64
     assert block.timestamp >= last + (params & MASK64), "ch: funding period not elapsed"
     elapsed: uint256 = block.timestamp - last
@@ -408,7 +536,7 @@ def settle_funding(market_id: uint256):
     index_cum: uint256 = 0
     valid: uint256 = 0
     price_, status, index_cum, valid = extcall IOracleAdapter(oracle).touch(market_id)
-    index_clock: uint256 = self._markets[market_id].index_clock
+    index_clock: uint256 = house_state._markets[market_id].index_clock
     mark_twap: uint256 = (mark_cum - (clock >> 64)) // elapsed
     index_twap: uint256 = (index_cum - (index_clock & MASK192)) // elapsed
     charged: bool = status == 0 and valid - (index_clock >> 192) == elapsed and index_twap != 0
@@ -430,15 +558,15 @@ def settle_funding(market_id: uint256):
             rate, interval * index_twap, HOUR * WAD, False
         )
         long_funding, short_funding, insurance_delta = self._split_funding(market_id, per_unit)
-        word: uint256 = self._markets[market_id].funding
-        self._markets[market_id].funding = packed._pack(
+        word: uint256 = house_state._markets[market_id].funding
+        house_state._markets[market_id].funding = packed._pack(
             packed._signed_bits(packed._signed(packed._lo(word)) + long_funding),
             packed._signed_bits(packed._signed(packed._hi(word)) + short_funding),
         )
         if insurance_delta != 0:
             extcall IVault(vault).move(self, 0, 0, insurance_delta, 0)
-    self._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
-    self._markets[market_id].index_clock = index_cum | (valid << 192)
+    house_state._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
+    house_state._markets[market_id].index_clock = index_cum | (valid << 192)
     log IClearingHouse.FundingSettled(
         market=market_id,
         rate=rate,
@@ -461,7 +589,7 @@ def _split_funding(market_id: uint256, per_unit: int256) -> (int256, int256, int
          What the fund would have to pay beyond its balance is cut from the receiving side.
          The fund's delta rounds toward −inf; each position's charge rounds against it.
     """
-    oi: uint256 = self._markets[market_id].open_interest
+    oi: uint256 = house_state._markets[market_id].open_interest
     longs: uint256 = packed._lo(oi)
     shorts: uint256 = packed._hi(oi)
     long_funding: int256 = per_unit
@@ -509,7 +637,7 @@ def _apply_funding(
     if size == 0:
         return margin, 0, 0, 0
     index: int256 = self._side_index(size, word)
-    moved: int256 = index - packed._signed(packed._hi(collateral))
+    moved: int256 = index - self._collateral_index(collateral)
     owed: int256 = 0
     if size > 0:
         owed = fixed_point._mul_div_signed(moved, convert(size, uint256), WAD, True)
@@ -527,7 +655,7 @@ def _apply_funding(
 def _settle_funding_of(
     market_id: uint256, size: int256, collateral: uint256
 ) -> (uint256, int256, int256, uint256):
-    return self._apply_funding(size, collateral, self._markets[market_id].funding)
+    return self._apply_funding(size, collateral, house_state._markets[market_id].funding)
 
 
 @external
@@ -536,7 +664,7 @@ def pending_funding(trader: address, market_id: uint256) -> int256:
     """
     @notice Funding the position would pay (> 0) or receive (< 0) if touched now.
     """
-    position: Position = self._positions[trader][market_id]
+    position: house_state.Position = house_state._positions[trader][market_id]
     owed: int256 = 0
     margin: uint256 = 0
     index: int256 = 0
@@ -549,13 +677,14 @@ def pending_funding(trader: address, market_id: uint256) -> int256:
 
 @internal
 def _update_open_interest(
-    market_id: uint256, market: Market, old_size: int256, new_size: int256, opening: bool
+    market_id: uint256, open_interest: uint256, caps: uint256, old_size: int256, new_size: int256
 ):
     """
-    @dev Open interest per side in base; an opening trade must keep its side under the cap.
+    @dev Open interest per side in base; an opening trade (caps ≠ 0) must keep its side under
+         the cap.
     """
-    longs: uint256 = packed._lo(market.open_interest)
-    shorts: uint256 = packed._hi(market.open_interest)
+    longs: uint256 = packed._lo(open_interest)
+    shorts: uint256 = packed._hi(open_interest)
     if old_size > 0:
         longs -= convert(old_size, uint256)
     elif old_size < 0:
@@ -564,38 +693,58 @@ def _update_open_interest(
         longs += convert(new_size, uint256)
     elif new_size < 0:
         shorts += convert(-new_size, uint256)
-    if opening:
-        assert max(longs, shorts) <= packed._lo(market.caps), "ch: open interest cap"
-    self._markets[market_id].open_interest = packed._pack(longs, shorts)
+    if caps != 0:
+        assert max(longs, shorts) <= packed._lo(caps), "ch: open interest cap"
+    house_state._markets[market_id].open_interest = packed._pack(longs, shorts)
 
 
 @internal
-def _cover_bad_debt(trader: address, market_id: uint256, amount: uint256) -> uint256:
+def _cover_bad_debt(
+    trader: address, market_id: uint256, amount: uint256, pending: int256
+) -> uint256:
     """
-    @dev The insurance fund pays bad debt as far as it can; the rest is recorded as the market's
-         shortfall (borne by the counterparty ledger) and the market turns reduce-only.
-         Returns what the fund covers.
+    @dev The insurance fund pays bad debt as far as it can (its balance plus `pending`, the
+         delta this transaction is about to book). Anything left turns the market reduce-only
+         and is socialised over the open interest: both funding indices move by the same amount
+         per unit of base (rounded up, at most the mark price per unit), so every open position
+         pays its share when next touched. What cannot be socialised (no open interest, or the
+         per-unit cap) becomes the market's outstanding shortfall. Returns what the fund covers.
     """
-    fund: uint256 = staticcall IVault(vault).insurance_fund()
-    covered: uint256 = min(amount, fund)
-    shortfall: uint256 = amount - covered
-    if shortfall != 0:
-        self._markets[market_id].shortfall += shortfall
-        state: uint256 = self._markets[market_id].state
-        flags: uint256 = packed._hi(state) | FLAG_REDUCE_ONLY
-        self._markets[market_id].state = packed._pack(packed._lo(state), flags)
-        log IClearingHouse.MarketFlagsSet(
-            market=market_id,
-            paused=flags & FLAG_PAUSED != 0,
-            reduce_only=True,
-            by=self,
+    fund: int256 = convert(staticcall IVault(vault).insurance_fund(), int256) + pending
+    covered: uint256 = min(amount, convert(max(fund, 0), uint256))
+    uncovered: uint256 = amount - covered
+    socialised: uint256 = 0
+    if uncovered != 0:
+        oi: uint256 = house_state._markets[market_id].open_interest
+        total: uint256 = packed._lo(oi) + packed._hi(oi)
+        if total != 0:
+            per_unit: uint256 = min(
+                fixed_point._mul_div(uncovered, WAD, total, True),
+                staticcall IVamm(house_state._markets[market_id].vamm).mark_price(),
+            )
+            socialised = min(fixed_point._mul_div(per_unit, total, WAD, False), uncovered)
+            word: uint256 = house_state._markets[market_id].funding
+            charge: int256 = convert(per_unit, int256)
+            house_state._markets[market_id].funding = packed._pack(
+                packed._signed_bits(packed._signed(packed._lo(word)) + charge),
+                packed._signed_bits(packed._signed(packed._hi(word)) - charge),
+            )
+        # recorded: every uncovered amount (low 128) | outstanding: not socialised (high 128)
+        outstanding: uint256 = uncovered - socialised
+        word: uint256 = house_state._markets[market_id].shortfall
+        house_state._markets[market_id].shortfall = packed._pack(
+            packed._lo(word) + uncovered, packed._hi(word) + outstanding
         )
+        if outstanding != 0:
+            house_state.total_shortfall += outstanding
+        house_state._set_flag(market_id, FLAG_REDUCE_ONLY, True, self)
     log IClearingHouse.BadDebt(
         trader=trader,
         market=market_id,
         amount=amount,
         covered_by_insurance=covered,
-        shortfall=shortfall,
+        socialised=socialised,
+        shortfall=uncovered - socialised,
     )
     return covered
 
@@ -606,11 +755,37 @@ def _value(vamm: address, size: int256, open_notional: uint256) -> (uint256, int
     """
     @dev (exit notional, unrealised PnL) of a position at the vAMM's current exit price.
     """
-    if size > 0:
-        exit_notional: uint256 = staticcall IVamm(vamm).quote_for(-size)
-        return exit_notional, convert(exit_notional, int256) - convert(open_notional, int256)
     exit_notional: uint256 = staticcall IVamm(vamm).quote_for(-size)
-    return exit_notional, convert(open_notional, int256) - convert(exit_notional, int256)
+    return exit_notional, health._pnl(size, open_notional, exit_notional)
+
+
+@internal
+@view
+def _stamp() -> uint256:
+    """
+    @dev The current block as a nonzero 32-bit stamp (0 means "never liquidated").
+    """
+    return block.number % MASK32 + 1
+
+
+@internal
+@pure
+def _collateral(margin: uint256, index: int256, stamp: uint256) -> uint256:
+    """
+    @dev Pack a position's margin, funding index (signed 96 bits) and liquidation stamp.
+    """
+    assert margin <= MASK128, "ch: margin overflow"
+    assert index >= -HALF96 and index < HALF96, "ch: funding index overflow"
+    return margin | ((convert(convert(index, bytes32), uint256) & MASK96) << 128) | (stamp << 224)
+
+
+@internal
+@pure
+def _collateral_index(word: uint256) -> int256:
+    bits: uint256 = (word >> 128) & MASK96
+    if bits >= convert(HALF96, uint256):
+        return convert(bits, int256) - 2 * HALF96
+    return convert(bits, int256)
 
 
 @internal
@@ -632,7 +807,7 @@ def market(market_id: uint256) -> IClearingHouse.MarketInfo:
     """
     @notice Every parameter and the state of a market.
     """
-    m: Market = self._markets[market_id]
+    m: house_state.Market = house_state._markets[market_id]
     assert m.vamm != empty(address), "ch: unknown market"
     flags: uint256 = packed._hi(m.state)
     return IClearingHouse.MarketInfo(
@@ -648,13 +823,18 @@ def market(market_id: uint256) -> IClearingHouse.MarketInfo:
         reduce_only=flags & FLAG_REDUCE_ONLY != 0,
         long_open_interest=packed._lo(m.open_interest),
         short_open_interest=packed._hi(m.open_interest),
-        shortfall=m.shortfall,
+        shortfall=packed._lo(m.shortfall),
+        outstanding_shortfall=packed._hi(m.shortfall),
         cumulative_long_funding=packed._signed(packed._lo(m.funding)),
         cumulative_short_funding=packed._signed(packed._hi(m.funding)),
         last_funding_time=m.funding_clock & MASK64,
         funding_period=m.funding_params & MASK64,
         max_funding_rate=(m.funding_params >> 64) & MASK64,
         max_funding_interval=m.funding_params >> 128,
+        liquidation_penalty=m.liquidation & MASK64,
+        liquidator_share=(m.liquidation >> 64) & MASK64,
+        liquidation_buffer=(m.liquidation >> 128) & MASK64,
+        keeper_reward_floor=(m.liquidation >> 192) * FLOOR_UNIT,
     )
 
 
@@ -667,9 +847,9 @@ def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo
             owed) and margin ratio ((margin + unrealised PnL − pending funding) / exit notional,
             WAD, rounded down; 0 without position).
     """
-    vamm: address = self._markets[market_id].vamm
+    vamm: address = house_state._markets[market_id].vamm
     assert vamm != empty(address), "ch: unknown market"
-    position: Position = self._positions[trader][market_id]
+    position: house_state.Position = house_state._positions[trader][market_id]
     size: int256 = packed._signed(packed._lo(position.base))
     open_notional: uint256 = packed._hi(position.base)
     margin: uint256 = packed._lo(position.collateral)
@@ -706,7 +886,7 @@ def position(trader: address, market_id: uint256) -> IClearingHouse.PositionInfo
 
 
 # ---------------------------------------------------------------------------------------------
-# administration
+# administration: each function runs in HouseAdmin, by delegatecall in this contract's storage
 
 
 @external
@@ -723,33 +903,7 @@ def add_market(
     """
     @notice List a new market traded on `vamm` (owner only). Returns its id.
     """
-    ownable._check_owner()
-    assert vamm.is_contract, "ch: vamm is not a contract"
-    assert staticcall IVamm(vamm).clearing_house() == self, "ch: vamm bound to another house"
-    market_id: uint256 = self.market_count
-    price_: uint256 = 0
-    status: uint256 = 0
-    price_, status = staticcall IOracleAdapter(oracle).price(market_id)
-    assert status == 0, "ch: market has no valid oracle price"
-    self.market_count = market_id + 1
-    self._markets[market_id].vamm = vamm
-    log IClearingHouse.MarketAdded(market=market_id, vamm=vamm)
-    mark_cum: uint256 = 0
-    now_: uint256 = 0
-    mark_cum, now_ = staticcall IVamm(vamm).cumulative_mark()
-    index_cum: uint256 = 0
-    valid: uint256 = 0
-    index_cum, valid, now_ = staticcall IOracleAdapter(oracle).cumulative(market_id)
-    self._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
-    self._markets[market_id].index_clock = index_cum | (valid << 192)
-    self._set_funding_params(
-        market_id, DEFAULT_FUNDING_PERIOD, DEFAULT_MAX_FUNDING_RATE, DEFAULT_MAX_FUNDING_INTERVAL
-    )
-    self._set_risk(
-        market_id, initial_margin_ratio, maintenance_margin_ratio, fee_rate, insurance_fee_share
-    )
-    self._set_caps(market_id, max_open_interest, max_position_size, min_position_notional)
-    return market_id
+    return abi_decode(raw_call(admin, msg.data, max_outsize=32, is_delegate_call=True), uint256)
 
 
 @external
@@ -762,13 +916,10 @@ def set_risk_params(
 ):
     """
     @notice Set margin ratios and fees of a market (owner only), all WAD.
-    @dev Bounds: 0.5 % ≤ maintenance < initial, 1 % ≤ initial ≤ 100 %, fee ≤ 1 %, share ≤ 100 %.
+    @dev Bounds: 0.5 % ≤ maintenance < initial, maintenance > liquidation penalty,
+         1 % ≤ initial ≤ 100 %, fee ≤ 1 %, share ≤ 100 %.
     """
-    ownable._check_owner()
-    self._check_market(market_id)
-    self._set_risk(
-        market_id, initial_margin_ratio, maintenance_margin_ratio, fee_rate, insurance_fee_share
-    )
+    raw_call(admin, msg.data, is_delegate_call=True)
 
 
 @external
@@ -783,9 +934,7 @@ def set_caps(
             position notional (quote) of a market (owner only).
     @dev Bounds: 0 < max position ≤ max open interest < 2**128; 0 < minimum notional ≤ 1e6 quote.
     """
-    ownable._check_owner()
-    self._check_market(market_id)
-    self._set_caps(market_id, max_open_interest, max_position_size, min_position_notional)
+    raw_call(admin, msg.data, is_delegate_call=True)
 
 
 @external
@@ -797,9 +946,53 @@ def set_funding_params(
             (owner only).
     @dev Bounds: 1 min ≤ period ≤ 1 day; 0 < max rate ≤ 1 % per hour; period ≤ max interval ≤ 7 days.
     """
-    ownable._check_owner()
-    self._check_market(market_id)
-    self._set_funding_params(market_id, period, max_rate_per_hour, max_interval)
+    raw_call(admin, msg.data, is_delegate_call=True)
+
+
+@external
+def set_liquidation_params(
+    market_id: uint256,
+    penalty: uint256,
+    liquidator_share: uint256,
+    buffer: uint256,
+    keeper_reward_floor: uint256,
+):
+    """
+    @notice Set the liquidation penalty, the caller's share of it, the buffer a partial
+            liquidation restores above maintenance (all WAD) and the keeper reward floor (quote,
+            18 decimals) of a market (owner only).
+    @dev Bounds: 0 < penalty < maintenance ratio, penalty ≤ 10 %; share ≤ 100 %;
+         0 < buffer ≤ 10 %; floor ≤ 1,000 quote, a multiple of 1e-9 quote.
+    """
+    raw_call(admin, msg.data, is_delegate_call=True)
+
+
+@external
+def set_insurance_floor(floor_: uint256):
+    """
+    @notice Set the balance the governance withdrawal never takes the insurance fund below
+            (owner only, 18 decimals).
+    """
+    raw_call(admin, msg.data, is_delegate_call=True)
+
+
+@external
+def withdraw_insurance(amount: uint256, to: address):
+    """
+    @notice Move `amount` of the insurance fund to `to`'s free collateral (owner only). Never
+            below the floor plus all outstanding shortfall.
+    """
+    raw_call(admin, msg.data, is_delegate_call=True)
+
+
+@external
+def repay_shortfall(market_id: uint256) -> uint256:
+    """
+    @notice Pay a market's outstanding shortfall from the insurance fund, as far as it goes
+            (permissionless). Returns the amount repaid. Reduce-only stays until the owner
+            lifts it.
+    """
+    return abi_decode(raw_call(admin, msg.data, max_outsize=32, is_delegate_call=True), uint256)
 
 
 @external
@@ -807,9 +1000,7 @@ def set_guardian(guardian_: address):
     """
     @notice Set the address that may pause markets (owner only).
     """
-    ownable._check_owner()
-    self.guardian = guardian_
-    log IClearingHouse.GuardianSet(guardian=guardian_)
+    raw_call(admin, msg.data, is_delegate_call=True)
 
 
 @external
@@ -818,8 +1009,7 @@ def set_paused(market_id: uint256, paused: bool):
     @notice Pause or unpause a market (guardian or owner). Paused: no opening, increasing or
             margin removal; add-margin, reduce and close still work.
     """
-    assert msg.sender == self.guardian or msg.sender == ownable.owner, "ch: not guardian"
-    self._set_flag(market_id, FLAG_PAUSED, paused)
+    raw_call(admin, msg.data, is_delegate_call=True)
 
 
 @external
@@ -827,82 +1017,4 @@ def set_reduce_only(market_id: uint256, reduce_only: bool):
     """
     @notice Turn reduce-only mode on or off (owner only).
     """
-    ownable._check_owner()
-    self._set_flag(market_id, FLAG_REDUCE_ONLY, reduce_only)
-
-
-@internal
-@view
-def _check_market(market_id: uint256):
-    assert self._markets[market_id].vamm != empty(address), "ch: unknown market"
-
-
-@internal
-def _set_flag(market_id: uint256, flag: uint256, on: bool):
-    self._check_market(market_id)
-    state: uint256 = self._markets[market_id].state
-    flags: uint256 = packed._hi(state)
-    if on:
-        flags = flags | flag
-    else:
-        flags = flags & ~flag
-    self._markets[market_id].state = packed._pack(packed._lo(state), flags)
-    log IClearingHouse.MarketFlagsSet(
-        market=market_id,
-        paused=flags & FLAG_PAUSED != 0,
-        reduce_only=flags & FLAG_REDUCE_ONLY != 0,
-        by=msg.sender,
-    )
-
-
-@internal
-def _set_risk(market_id: uint256, imr: uint256, mmr: uint256, fee_rate: uint256, share: uint256):
-    assert imr >= MIN_INITIAL_MARGIN_RATIO and imr <= WAD, "ch: initial margin ratio out of bounds"
-    assert mmr >= MIN_MAINTENANCE_MARGIN_RATIO and mmr < imr, (
-        "ch: maintenance margin ratio out of bounds"
-    )
-    assert fee_rate <= MAX_FEE_RATE, "ch: fee rate out of bounds"
-    assert share <= WAD, "ch: insurance share out of bounds"
-    self._markets[market_id].risk = imr | (mmr << 64) | (fee_rate << 128) | (share << 192)
-    log IClearingHouse.RiskParamsSet(
-        market=market_id,
-        initial_margin_ratio=imr,
-        maintenance_margin_ratio=mmr,
-        fee_rate=fee_rate,
-        insurance_fee_share=share,
-    )
-
-
-@internal
-def _set_funding_params(
-    market_id: uint256, period: uint256, max_rate: uint256, max_interval: uint256
-):
-    assert period >= MIN_FUNDING_PERIOD and period <= MAX_FUNDING_PERIOD, (
-        "ch: funding period out of bounds"
-    )
-    assert max_rate != 0 and max_rate <= MAX_FUNDING_RATE, "ch: max funding rate out of bounds"
-    assert max_interval >= period and max_interval <= MAX_FUNDING_INTERVAL, (
-        "ch: max funding interval out of bounds"
-    )
-    self._markets[market_id].funding_params = period | (max_rate << 64) | (max_interval << 128)
-    log IClearingHouse.FundingParamsSet(
-        market=market_id, period=period, max_rate_per_hour=max_rate, max_interval=max_interval
-    )
-
-
-@internal
-def _set_caps(market_id: uint256, max_oi: uint256, max_position: uint256, min_notional: uint256):
-    assert max_position != 0, "ch: zero max position size"
-    assert max_position <= max_oi, "ch: max position above open interest cap"
-    assert min_notional != 0 and min_notional <= MAX_MIN_POSITION_NOTIONAL, (
-        "ch: min position notional out of bounds"
-    )
-    self._markets[market_id].caps = packed._pack(max_oi, max_position)
-    state: uint256 = self._markets[market_id].state
-    self._markets[market_id].state = packed._pack(min_notional, packed._hi(state))
-    log IClearingHouse.CapsSet(
-        market=market_id,
-        max_open_interest=max_oi,
-        max_position_size=max_position,
-        min_position_notional=min_notional,
-    )
+    raw_call(admin, msg.data, is_delegate_call=True)

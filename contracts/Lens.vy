@@ -3,15 +3,17 @@
 """
 @title Lens
 @notice View-only batch reads for keepers, the CLI and UIs: positions, unrealised PnL, margin
-        ratios and liquidation prices of a list of traders in one call. Holds no state but the
+        ratios, liquidatable flags and liquidation prices of a list of traders in one call. Holds no state but the
         ClearingHouse address; nothing to pause.
 """
 
 from ethereum.ercs import IERC20
 from interfaces import IClearingHouse
+from interfaces import IOracleAdapter
 from interfaces import IVamm
 from interfaces import IVault
 from modules import fixed_point
+from modules import health
 
 MAX_BATCH: constant(uint256) = 500
 WAD: constant(uint256) = fixed_point.WAD
@@ -27,6 +29,7 @@ struct PositionView:
     pending_funding: int256
     margin_ratio: int256
     liquidation_price: uint256
+    liquidatable: bool
 
 
 struct MarketView:
@@ -124,18 +127,36 @@ def positions(
 ) -> DynArray[PositionView, MAX_BATCH]:
     """
     @notice Every listed trader's position in `market_id`, valued at the vAMM exit price.
-    @dev liquidation_price is the mark price at which the margin ratio (ignoring price impact,
+    @dev liquidation_price is the price at which the margin ratio (ignoring price impact,
          with pending funding taken out of the margin) reaches the maintenance ratio; 0 when there
-         is none (no position, or a long whose margin covers its whole notional).
+         is none (no position, or a long whose margin covers its whole notional). A position is
+         liquidatable only when it is below maintenance at both the vAMM exit value and the
+         oracle price (the ClearingHouse's own rule, from the shared `health` module), and only
+         while the oracle price is valid: `liquidate` needs it.
     """
     mmr: uint256 = (
         staticcall IClearingHouse(clearing_house).market(market_id)
     ).maintenance_margin_ratio
+    index_price: uint256 = 0
+    status: uint256 = 0
+    index_price, status = staticcall IOracleAdapter(
+        staticcall IClearingHouse(clearing_house).oracle()
+    ).price(market_id)
     out: DynArray[PositionView, MAX_BATCH] = []
     for trader: address in traders:
         p: IClearingHouse.PositionInfo = staticcall IClearingHouse(clearing_house).position(
             trader, market_id
         )
+        liquidatable: bool = False
+        if p.size != 0 and status == 0:
+            liquidatable = health._liquidatable(
+                convert(p.margin, int256) - p.pending_funding,
+                p.size,
+                p.open_notional,
+                p.exit_notional,
+                index_price,
+                mmr,
+            )
         out.append(
             PositionView(
                 trader=trader,
@@ -147,6 +168,7 @@ def positions(
                 pending_funding=p.pending_funding,
                 margin_ratio=p.margin_ratio,
                 liquidation_price=self._liquidation_price(p, mmr),
+                liquidatable=liquidatable,
             )
         )
     return out

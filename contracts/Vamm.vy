@@ -51,6 +51,13 @@ _limits: uint256
 _block_price: uint256
 # timestamp of the last accrual (low 128 bits) | Σ mark price · seconds (high 128 bits)
 _accumulator: uint256
+# the block in which a liquidation last crossed the price-move limit
+_crossed_block: uint256
+
+# swap modes
+FREE: constant(uint256) = 0  # reduce and close: no limits
+OPENING: constant(uint256) = 1  # open and increase: size and price-move limits
+LIQUIDATION: constant(uint256) = 2  # may cross the price-move limit, once per block
 
 
 @deploy
@@ -157,12 +164,14 @@ def max_trade_ratio() -> uint256:
 
 
 @external
-def swap(base_delta: int256, enforce_limits: bool) -> uint256:
+def swap(base_delta: int256, mode: uint256) -> uint256:
     """
     @notice Trade `base_delta` base against the vAMM (ClearingHouse only).
     @param base_delta > 0: the trader buys base (goes long); < 0: sells base.
-    @param enforce_limits True for trades that open or increase exposure: they must respect the
-           per-block price-move limit and the maximum trade size.
+    @param mode 0: a reduce or close, no limits. 1: a trade that opens or increases exposure: it
+           must respect the per-block price-move limit and the maximum trade size. 2: a
+           liquidation: it may end beyond the price-move limit, but only one liquidation per
+           block may do so.
     @return The quote taken in (buy, rounded up) or paid out (sell, rounded down).
     """
     assert msg.sender == clearing_house, "vamm: caller is not the clearing house"
@@ -188,18 +197,23 @@ def swap(base_delta: int256, enforce_limits: bool) -> uint256:
     new_quote: uint256 = 0
     amount, new_base, new_quote = self._quote(reserves_, base_delta)
 
-    if enforce_limits:
+    if mode != FREE:
         limits: uint256 = self._limits
-        size: uint256 = fixed_point._abs(base_delta)
-        assert size * WAD <= base * packed._hi(limits), "vamm: trade too large"
+        if mode == OPENING:
+            size: uint256 = fixed_point._abs(base_delta)
+            assert size * WAD <= base * packed._hi(limits), "vamm: trade too large"
         price: uint256 = new_quote * WAD // new_base
         move: uint256 = 0
         if price > reference:
             move = price - reference
         else:
             move = reference - price
-        assert move * WAD <= reference * packed._lo(limits), "vamm: price move limit"
-
+        if move * WAD > reference * packed._lo(limits):
+            assert mode == LIQUIDATION, "vamm: price move limit"
+            assert self._crossed_block != block.number, (
+                "vamm: price move limit already crossed by a liquidation in this block"
+            )
+            self._crossed_block = block.number
     self._reserves = packed._pack(new_base, new_quote)
     log IVamm.Swap(
         base_delta=base_delta, quote_amount=amount, base_reserve=new_base, quote_reserve=new_quote

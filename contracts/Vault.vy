@@ -145,11 +145,46 @@ def move(
          negative; the counterparty balance can.
     """
     assert msg.sender == clearing_house, "vault: caller is not the clearing house"
+    self._move(trader, free_delta, margin_delta, insurance_delta, fee_delta, 0)
+
+
+@external
+def move_with_reward(
+    trader: address,
+    free_delta: int256,
+    margin_delta: int256,
+    insurance_delta: int256,
+    recipient: address,
+    reward: uint256,
+):
+    """
+    @notice `move` for a liquidation: also credits `reward` to `recipient`'s free collateral
+            (ClearingHouse only). Internal balances only, so it works whatever the token does.
+    """
+    assert msg.sender == clearing_house, "vault: caller is not the clearing house"
+    self._move(trader, free_delta, margin_delta, insurance_delta, 0, reward)
+    if reward != 0:
+        balance: uint256 = self.free_collateral[recipient] + reward
+        self.free_collateral[recipient] = balance
+        log IVault.Rewarded(recipient=recipient, amount=reward, free_collateral=balance)
+
+
+@internal
+def _move(
+    trader: address,
+    free_delta: int256,
+    margin_delta: int256,
+    insurance_delta: int256,
+    fee_delta: int256,
+    reward: uint256,
+):
     if free_delta != 0:
         free: int256 = convert(self.free_collateral[trader], int256) + free_delta
         assert free >= 0, "vault: insufficient free collateral"
         self.free_collateral[trader] = convert(free, uint256)
-    counterparty_delta: int256 = -(free_delta + margin_delta + insurance_delta + fee_delta)
+    counterparty_delta: int256 = -(
+        free_delta + margin_delta + insurance_delta + fee_delta + convert(reward, int256)
+    )
     if margin_delta != 0 or counterparty_delta != 0:
         books: uint256 = self._books
         margin: int256 = convert(packed._lo(books), int256) + margin_delta

@@ -38,6 +38,17 @@ class FundingParams:
 
 
 @dataclass(frozen=True)
+class LiquidationParams:
+    """Liquidation penalty, its split, the partial-liquidation buffer and the keeper reward
+    floor of one market."""
+
+    penalty: int  # WAD of the liquidated notional
+    liquidator_share: int  # WAD of the penalty
+    buffer: int  # WAD above maintenance a partial liquidation restores
+    keeper_reward_floor: int  # WAD quote
+
+
+@dataclass(frozen=True)
 class MarketParams:
     """One market, every value already in 18-decimal fixed point (WAD) where it is an amount."""
 
@@ -55,6 +66,7 @@ class MarketParams:
     min_position_notional: int
     oracle: OracleParams
     funding: FundingParams | None = None
+    liquidation: LiquidationParams | None = None
 
     @property
     def quote_reserve(self) -> int:
@@ -79,6 +91,7 @@ class DeployParams:
     collateral: CollateralParams
     guardian: str
     markets: list[MarketParams] = field(default_factory=list)
+    insurance_floor: int = 0  # WAD quote the governance withdrawal never goes below
 
     def as_dict(self) -> dict:
         """Plain dict for the deployment manifest."""
@@ -125,11 +138,25 @@ def _market(raw: dict) -> MarketParams:
             )
         except KeyError as exc:
             raise ConfigError(f"market {name}: funding: missing {exc.args[0]}") from None
+    liquidation = None
+    if raw.get("liquidation"):
+        q = raw["liquidation"]
+        try:
+            liquidation = LiquidationParams(
+                penalty=to_wad(q["penalty"]),
+                liquidator_share=to_wad(q["liquidator_share"]),
+                buffer=to_wad(q["buffer"]),
+                keeper_reward_floor=to_wad(q["keeper_reward_floor"]),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"market {name}: liquidation: missing {exc.args[0]}") from None
     if values["price"] <= 0 or values["base_reserve"] <= 0:
         raise ConfigError(f"market {name}: price and base_reserve must be positive")
     if not oracle_params.min_price <= values["price"] <= oracle_params.max_price:
         raise ConfigError(f"market {name}: price outside the oracle bounds")
-    return MarketParams(name=name, oracle=oracle_params, funding=funding, **values)
+    return MarketParams(
+        name=name, oracle=oracle_params, funding=funding, liquidation=liquidation, **values
+    )
 
 
 def load(path: str | Path = DEFAULT_CONFIG) -> DeployParams:
@@ -146,5 +173,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> DeployParams:
     if len(set(names)) != len(names):
         raise ConfigError("market names must be unique")
     return DeployParams(
-        collateral=collateral, guardian=str(raw.get("guardian", "deployer")), markets=markets
+        collateral=collateral,
+        guardian=str(raw.get("guardian", "deployer")),
+        markets=markets,
+        insurance_floor=to_wad(raw.get("insurance_floor", 0)),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from brownie import (
     ClearingHouse,
+    HouseAdmin,
     Lens,
     MockAggregator,
     MockERC20,
@@ -51,6 +52,7 @@ class Deployment:
             "vault": self.vault.address,
             "oracle": self.oracle.address,
             "clearing_house": self.clearing_house.address,
+            "house_admin": self.clearing_house.admin(),
             "lens": self.lens.address,
             "markets": {
                 name: {"id": i, "vamm": v.address, "feed": f.address}
@@ -59,6 +61,18 @@ class Deployment:
                 )
             },
         }
+
+
+def house_contract(address: str) -> Contract:
+    """The ClearingHouse at `address`, with the events its administration functions emit.
+
+    Those run in HouseAdmin by delegatecall, so their events come from the ClearingHouse's
+    address, but the compiler lists in an ABI only the events a contract logs itself."""
+    known = {(e["type"], e.get("name")) for e in ClearingHouse.abi}
+    extra = [
+        e for e in HouseAdmin.abi if e["type"] == "event" and (e["type"], e["name"]) not in known
+    ]
+    return Contract.from_abi("ClearingHouse", address, ClearingHouse.abi + extra)
 
 
 def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
@@ -85,11 +99,16 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
 
     token = _collateral(params, deployer)
     oracle = OracleAdapter.deploy(tx)
-    # Vault and ClearingHouse reference each other through immutables: predict the house address.
-    house_address = deployer.get_deployment_address(deployer.nonce + 1)
+    # Vault and ClearingHouse reference each other through immutables: predict the house address
+    # (after the vault and the house's admin extension).
+    house_address = deployer.get_deployment_address(deployer.nonce + 2)
     vault = Vault.deploy(token, house_address, tx)
-    house = ClearingHouse.deploy(vault, oracle, guardian, tx)
+    admin = HouseAdmin.deploy(vault, oracle, tx)
+    house = ClearingHouse.deploy(vault, oracle, guardian, admin, tx)
     assert house.address == house_address, "clearing house landed at an unexpected address"
+    house = house_contract(house.address)
+    if params.insurance_floor:
+        house.set_insurance_floor(params.insurance_floor, tx)
 
     vamms, feeds = [], []
     for market_id, m in enumerate(params.markets):
@@ -119,6 +138,11 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
         if m.funding:
             f = m.funding
             house.set_funding_params(market_id, f.period, f.max_rate_per_hour, f.max_interval, tx)
+        if m.liquidation:
+            q = m.liquidation
+            house.set_liquidation_params(
+                market_id, q.penalty, q.liquidator_share, q.buffer, q.keeper_reward_floor, tx
+            )
         vamms.append(vamm)
         feeds.append(feed)
     lens = Lens.deploy(house, tx)

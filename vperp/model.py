@@ -88,6 +88,12 @@ class MarketModel:
     cum_long: int = 0
     cum_short: int = 0
     positions: dict[str, PositionModel] = field(default_factory=dict)
+    penalty: int = 0
+    liquidator_share: int = 0
+    buffer: int = 0
+    reward_floor: int = 0
+    shortfall: int = 0  # recorded: every amount the insurance fund could not pay
+    outstanding: int = 0  # not socialised
 
     def position(self, trader: str) -> PositionModel:
         return self.positions.setdefault(trader, PositionModel())
@@ -132,8 +138,11 @@ class TradeResult:
     fee_delta: int = 0
 
 
-def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> TradeResult:
-    """Mirror of `ClearingHouse._trade` (without limits and caps, which the tests keep inside)."""
+def trade(
+    market: MarketModel, trader: str, base_delta: int, margin_in: int, fund: int = 0
+) -> TradeResult:
+    """Mirror of `ClearingHouse._trade` (without limits and caps, which the tests keep inside);
+    `fund` is the insurance fund before the trade, used when it leaves bad debt."""
     p = market.position(trader)
     res = TradeResult()
     margin_before = p.margin
@@ -197,6 +206,149 @@ def trade(market: MarketModel, trader: str, base_delta: int, margin_in: int) -> 
     p.last_index = market.side_index(p.size)
     res.insurance_delta = mul_div(res.fee, market.insurance_share, WAD, False)
     res.fee_delta = res.fee - res.insurance_delta
+    if res.bad_debt:
+        covered, _ = cover_bad_debt(market, res.bad_debt, fund + res.insurance_delta)
+        res.insurance_delta -= covered
+    return res
+
+
+# --- liquidation -------------------------------------------------------------------------------
+
+
+def pnl(size: int, open_notional: int, exit_notional: int) -> int:
+    """Unrealised PnL of a position valued at `exit_notional` (`health._pnl`)."""
+    return exit_notional - open_notional if size > 0 else open_notional - exit_notional
+
+
+def valuations(
+    equity: int, size: int, open_notional: int, vamm_exit: int, index_price: int
+) -> tuple[int, int, int]:
+    """(value at the vAMM exit, value at the oracle price, oracle notional)
+    (`health._valuations`)."""
+    oracle_exit = mul_div(abs(size), index_price, WAD, size < 0)
+    return (
+        equity + pnl(size, open_notional, vamm_exit),
+        equity + pnl(size, open_notional, oracle_exit),
+        oracle_exit,
+    )
+
+
+def below(value: int, notional: int, ratio: int) -> bool:
+    """value / notional < ratio, exactly (`health._below`)."""
+    return value * WAD < ratio * notional
+
+
+def partial_amount(size_abs: int, value: int, notional: int, target: int, penalty: int) -> int:
+    """Base a partial liquidation closes (`health._partial_amount`)."""
+    num = target * notional - value * WAD
+    den = (target - penalty) * notional
+    return min(mul_div(size_abs, num, den, True), size_abs)
+
+
+@dataclass
+class LiquidationResult:
+    """What one liquidation did, as the Vault and the events see it."""
+
+    closed: int = 0  # base, signed (the trade the vAMM saw)
+    quote: int = 0
+    realised: int = 0
+    penalty: int = 0  # collected from the margin
+    reward: int = 0
+    funding: int = 0
+    bad_debt: int = 0
+    covered: int = 0
+    socialised: int = 0
+    free_delta: int = 0
+    margin_delta: int = 0
+    insurance_delta: int = 0
+
+
+def equity(market: MarketModel, p: PositionModel) -> int:
+    """Margin after pending funding, negative when funding exceeds it."""
+    owed = position_funding(p.size, market.side_index(p.size) - p.last_index)
+    return p.margin - owed
+
+
+def is_liquidatable(market: MarketModel, p: PositionModel, index_price: int) -> bool:
+    """The ClearingHouse's rule: below maintenance at both the vAMM and the oracle valuation."""
+    if p.size == 0:
+        return False
+    vamm_exit = market.vamm.quote_for(-p.size)[0]
+    vamm_value, oracle_value, oracle_exit = valuations(
+        equity(market, p), p.size, p.open_notional, vamm_exit, index_price
+    )
+    return below(vamm_value, vamm_exit, market.mmr) and below(oracle_value, oracle_exit, market.mmr)
+
+
+def cover_bad_debt(market: MarketModel, amount: int, fund: int) -> tuple[int, int]:
+    """(covered by the fund, socialised) of `amount` bad debt (`ClearingHouse._cover_bad_debt`);
+    moves both funding indices by the socialised amount per unit and records the rest."""
+    covered = min(amount, max(fund, 0))
+    uncovered = amount - covered
+    socialised = 0
+    if uncovered:
+        total = sum(abs(q.size) for q in market.positions.values())
+        if total:
+            per_unit = min(mul_div(uncovered, WAD, total, True), market.vamm.mark)
+            socialised = min(mul_div(per_unit, total, WAD, False), uncovered)
+            market.cum_long += per_unit
+            market.cum_short -= per_unit
+        market.shortfall += uncovered
+        market.outstanding += uncovered - socialised
+    return covered, socialised
+
+
+def liquidate(market: MarketModel, trader: str, index_price: int, fund: int) -> LiquidationResult:
+    """Mirror of `ClearingHouse.liquidate`; `fund` is the insurance fund before it."""
+    p = market.position(trader)
+    if p.size == 0:
+        raise ModelRevert("ch: no position")
+    res = LiquidationResult()
+    margin_before = p.margin
+    res.funding, debt = market.settle_funding(p)
+    eq = p.margin - debt
+    size, size_abs = p.size, abs(p.size)
+    vamm_exit = market.vamm.quote_for(-size)[0]
+    value, oracle_value, oracle_exit = valuations(eq, size, p.open_notional, vamm_exit, index_price)
+    if not (below(value, vamm_exit, market.mmr) and below(oracle_value, oracle_exit, market.mmr)):
+        raise ModelRevert("ch: position is not liquidatable")
+    amount = size_abs
+    if not below(value, vamm_exit, market.penalty):
+        amount = partial_amount(
+            size_abs, value, vamm_exit, market.mmr + market.buffer, market.penalty
+        )
+        if (
+            amount < size_abs
+            and p.open_notional * (size_abs - amount) < market.min_notional * size_abs
+        ):
+            amount = size_abs
+    res.closed = -amount if size > 0 else amount
+    res.quote = market.vamm.swap(res.closed)
+    released = mul_div(p.open_notional, amount, size_abs, size > 0)
+    res.realised = res.quote - released if size > 0 else released - res.quote
+    available = eq + res.realised
+    penalty = max(mul_div(res.quote, market.penalty, WAD, True), market.reward_floor)
+    collected = min(penalty, max(available, 0))
+    reward = max(mul_div(collected, market.liquidator_share, WAD, False), market.reward_floor)
+    available -= collected
+    insurance = collected - reward
+    left = max(available, 0)
+    res.bad_debt = max(-available, 0)
+    p.size = size + res.closed
+    p.open_notional -= released
+    if p.size == 0:
+        res.free_delta = left
+        left = 0
+    p.margin = left
+    p.last_index = market.side_index(size)
+    if insurance < 0 and fund + insurance < 0:
+        reward = collected + fund
+        insurance = -fund
+    if res.bad_debt:
+        res.covered, res.socialised = cover_bad_debt(market, res.bad_debt, fund + insurance)
+        insurance -= res.covered
+    res.penalty, res.reward, res.insurance_delta = collected, reward, insurance
+    res.margin_delta = left - margin_before
     return res
 
 

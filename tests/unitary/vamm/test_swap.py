@@ -8,6 +8,7 @@ from vperp.chain_tools import send_in_one_block
 
 WAD = 10**18
 BASE, QUOTE = 100 * WAD, 200_000 * WAD  # price 2000
+FREE, OPENING, LIQUIDATION = 0, 1, 2  # swap modes
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,7 @@ def amm(owner):
 
 
 def test_swap__buy_quote_in_rounds_up_and_keeps_k(amm, owner):
-    quote = amm.swap(WAD, True, {"from": owner}).return_value
+    quote = amm.swap(WAD, OPENING, {"from": owner}).return_value
     base, new_quote = amm.reserves()
     assert base == BASE - WAD
     assert new_quote == -(-amm.k() // base)  # ceil(k / base)
@@ -27,7 +28,7 @@ def test_swap__buy_quote_in_rounds_up_and_keeps_k(amm, owner):
 
 
 def test_swap__sell_quote_out_rounds_down(amm, owner):
-    quote = amm.swap(-3 * WAD, True, {"from": owner}).return_value
+    quote = amm.swap(-3 * WAD, OPENING, {"from": owner}).return_value
     base, new_quote = amm.reserves()
     assert base == BASE + 3 * WAD
     exact_out = QUOTE - Fraction(amm.k(), base)
@@ -36,64 +37,97 @@ def test_swap__sell_quote_out_rounds_down(amm, owner):
 
 
 def test_swap__round_trip_returns_exactly_what_was_paid(amm, owner):
-    paid = amm.swap(3 * WAD, True, {"from": owner}).return_value
-    received = amm.swap(-3 * WAD, False, {"from": owner}).return_value
+    paid = amm.swap(3 * WAD, OPENING, {"from": owner}).return_value
+    received = amm.swap(-3 * WAD, FREE, {"from": owner}).return_value
     assert received == paid
     assert list(amm.reserves()) == [BASE, QUOTE]
 
 
 def test_swap__net_base_is_minus_trader_sizes(amm, owner):
-    amm.swap(4 * WAD, True, {"from": owner})
-    amm.swap(-WAD, True, {"from": owner})
+    amm.swap(4 * WAD, OPENING, {"from": owner})
+    amm.swap(-WAD, OPENING, {"from": owner})
     assert amm.net_base() == -3 * WAD
 
 
 def test_swap__only_clearing_house(amm, attacker):
     with brownie.reverts("vamm: caller is not the clearing house"):
-        amm.swap(WAD, True, {"from": attacker})
+        amm.swap(WAD, OPENING, {"from": attacker})
 
 
 def test_swap__zero__reverts(amm, owner):
     with brownie.reverts("vamm: zero trade"):
-        amm.swap(0, True, {"from": owner})
+        amm.swap(0, OPENING, {"from": owner})
 
 
 def test_swap__too_large_when_limited__reverts(amm, owner):
     with brownie.reverts("vamm: trade too large"):
-        amm.swap(BASE // 10 + 1, True, {"from": owner})
+        amm.swap(BASE // 10 + 1, OPENING, {"from": owner})
 
 
 def test_swap__price_move_limit__one_trade_beyond__reverts(amm, owner):
     # 5 base of 100 moves the price by (100/95)^2 - 1 = 10.8 % > 10 %
     with brownie.reverts("vamm: price move limit"):
-        amm.swap(5 * WAD, True, {"from": owner})
+        amm.swap(5 * WAD, OPENING, {"from": owner})
 
 
 def test_swap__price_move_limit__measured_from_the_blocks_first_price(amm, owner):
     """4 base moves the price 8.5 %; a second opening trade in the same block that takes the
     price past 10 % from the block's first price reverts, however small."""
     first, second = send_in_one_block(
-        lambda: amm.swap(4 * WAD, True, {"from": owner, "required_confs": 0}),
-        lambda: amm.swap(WAD, True, {"from": owner, "required_confs": 0, "gas_limit": 500_000}),
+        lambda: amm.swap(4 * WAD, OPENING, {"from": owner, "required_confs": 0}),
+        lambda: amm.swap(WAD, OPENING, {"from": owner, "required_confs": 0, "gas_limit": 500_000}),
     )
     assert first.status == 1 and first.block_number == second.block_number
     assert second.status == 0 and second.revert_msg == "vamm: price move limit"
 
 
 def test_swap__price_move_limit__reducing_trades_not_limited(amm, owner):
-    amm.swap(-12 * WAD, False, {"from": owner})  # ~20 % down, allowed without limits
+    amm.swap(-12 * WAD, FREE, {"from": owner})  # ~20 % down, allowed without limits
     assert amm.mark_price() < 2000 * WAD * 8 // 10
 
 
+def test_swap__liquidation__may_cross_the_price_move_limit_once_per_block(amm, owner):
+    """A liquidation may end ~20 % away from the block's first price; a second liquidation
+    going further in the same block reverts; the next block allows one again."""
+    first, second = send_in_one_block(
+        lambda: amm.swap(-12 * WAD, LIQUIDATION, {"from": owner, "required_confs": 0}),
+        lambda: amm.swap(
+            -WAD, LIQUIDATION, {"from": owner, "required_confs": 0, "gas_limit": 500_000}
+        ),
+    )
+    assert first.status == 1 and first.block_number == second.block_number
+    assert second.status == 0
+    assert (
+        second.revert_msg == "vamm: price move limit already crossed by a liquidation in this block"
+    )
+    amm.swap(-12 * WAD, LIQUIDATION, {"from": owner})  # a new block: allowed again
+
+
+def test_swap__liquidation__inside_the_limit_is_not_counted(amm, owner):
+    """Liquidations that stay inside the limit do not use up the block's one crossing."""
+    pending = {"from": owner, "required_confs": 0, "gas_limit": 500_000}
+    txs = send_in_one_block(
+        lambda: amm.swap(-WAD, LIQUIDATION, pending),
+        lambda: amm.swap(-WAD, LIQUIDATION, pending),
+        lambda: amm.swap(-12 * WAD, LIQUIDATION, pending),
+    )
+    assert [tx.status for tx in txs] == [1, 1, 1]
+    assert len({tx.block_number for tx in txs}) == 1
+
+
+def test_swap__liquidation__no_trade_size_limit(amm, owner):
+    amm.swap(-(BASE // 10 + WAD), LIQUIDATION, {"from": owner})
+
+
 def test_swap__price_move_limit__resets_next_block(amm, owner):
-    amm.swap(4 * WAD, True, {"from": owner})
+    amm.swap(4 * WAD, OPENING, {"from": owner})
     chain.mine()
-    amm.swap(WAD, True, {"from": owner})
+    amm.swap(WAD, OPENING, {"from": owner})
 
 
 def test_swap__buy_all_base__reverts(amm, owner):
     with brownie.reverts("vamm: not enough base liquidity"):
-        amm.swap(BASE, False, {"from": owner})
+        amm.swap(BASE, FREE, {"from": owner})
 
 
 def test_cumulative_mark__accumulates_price_times_seconds(amm, owner):
@@ -103,7 +137,7 @@ def test_cumulative_mark__accumulates_price_times_seconds(amm, owner):
     cum, t1 = amm.cumulative_mark()
     assert cum - start == 2000 * WAD * (t1 - t0)
     price_before = amm.mark_price()
-    tx = amm.swap(WAD, True, {"from": owner})
+    tx = amm.swap(WAD, OPENING, {"from": owner})
     chain.sleep(50)
     chain.mine()
     cum2, t2 = amm.cumulative_mark()
@@ -113,4 +147,4 @@ def test_cumulative_mark__accumulates_price_times_seconds(amm, owner):
 
 def test_quote_for__matches_swap(amm, owner):
     expected = amm.quote_for(-2 * WAD)
-    assert amm.swap(-2 * WAD, True, {"from": owner}).return_value == expected
+    assert amm.swap(-2 * WAD, OPENING, {"from": owner}).return_value == expected

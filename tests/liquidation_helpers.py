@@ -1,0 +1,69 @@
+"""Moving both prices a liquidation looks at, and mirroring the chain in the exact model."""
+
+from math import isqrt
+
+from tests.conftest import WAD
+from vperp import actions, model
+
+
+def set_index(feed, price: int, sender) -> None:
+    """The oracle answers `price` (WAD) on its 8-decimal feed."""
+    feed.set_answer(price // 10**10, {"from": sender})
+
+
+STEP = 0.09  # each push stays inside the 10 % per-block price-move limit
+
+
+def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 6):
+    """`pusher` trades so that the vAMM's mark price lands at about `target` (WAD), in steps of
+    at most 9 % (one block each)."""
+    while True:
+        mark = vamm.mark_price()
+        step = max(min(target, int(mark * (1 + STEP))), int(mark * (1 - STEP)))
+        base, _ = vamm.reserves()
+        delta = base - isqrt(vamm.k() * WAD // step)  # > 0 buys base (the price rises)
+        if delta == 0:
+            return
+        margin = abs(delta) * step // WAD // leverage
+        actions.trade(house, vamm, pusher, market_id, delta, margin, slippage=0.3)
+        if step == target:
+            return
+
+
+def crash(house, vamm, feed, pusher, market_id: int, price: int) -> None:
+    """Both prices a liquidation checks move to about `price`: the oracle exactly, the vAMM's
+    mark through `pusher`'s trade."""
+    push_mark(house, vamm, pusher, market_id, price)
+    set_index(feed, price, pusher)
+
+
+def market_model(house, vamm, market_id: int, traders) -> model.MarketModel:
+    """The model of a market as the chain holds it now (positions without pending funding)."""
+    info = house.market(market_id)
+    base, quote = vamm.reserves()
+    m = model.MarketModel(
+        vamm=model.VammModel(base, quote, vamm.k(), base - vamm.net_base()),
+        imr=info["initial_margin_ratio"],
+        mmr=info["maintenance_margin_ratio"],
+        fee_rate=info["fee_rate"],
+        insurance_share=info["insurance_fee_share"],
+        min_notional=info["min_position_notional"],
+        cum_long=info["cumulative_long_funding"],
+        cum_short=info["cumulative_short_funding"],
+        penalty=info["liquidation_penalty"],
+        liquidator_share=info["liquidator_share"],
+        buffer=info["liquidation_buffer"],
+        reward_floor=info["keeper_reward_floor"],
+        shortfall=info["shortfall"],
+        outstanding=info["outstanding_shortfall"],
+    )
+    for trader in traders:
+        p = house.position(trader, market_id)
+        assert p["pending_funding"] == 0, "the model starts from settled positions"
+        m.positions[str(trader)] = model.PositionModel(
+            size=p["size"],
+            open_notional=p["open_notional"],
+            margin=p["margin"],
+            last_index=m.side_index(p["size"]),
+        )
+    return m
