@@ -1,7 +1,5 @@
 """Moving both prices a liquidation looks at, and mirroring the chain in the exact model."""
 
-from math import isqrt
-
 from tests.conftest import WAD
 from vperp import actions, model
 
@@ -11,23 +9,9 @@ def set_index(feed, price: int, sender) -> None:
     feed.set_answer(price // 10**10, {"from": sender})
 
 
-STEP = 0.09  # each push stays inside the 10 % per-block price-move limit
-
-
-def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 6):
-    """`pusher` trades so that the vAMM's mark price lands at about `target` (WAD), in steps of
-    at most 9 % (one block each)."""
-    while True:
-        mark = vamm.mark_price()
-        step = max(min(target, int(mark * (1 + STEP))), int(mark * (1 - STEP)))
-        base, _ = vamm.reserves()
-        delta = base - isqrt(vamm.k() * WAD // step)  # > 0 buys base (the price rises)
-        if delta == 0:
-            return
-        margin = abs(delta) * step // WAD // leverage
-        actions.trade(house, vamm, pusher, market_id, delta, margin, slippage=0.3)
-        if step == target:
-            return
+def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 6) -> None:
+    """`pusher` trades the vAMM's mark price to about `target` (WAD)."""
+    actions.move_mark(house, vamm, pusher, market_id, target, leverage)
 
 
 def crash(house, vamm, feed, pusher, market_id: int, price: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import isqrt
+
 from brownie import chain
 
 DEFAULT_SLIPPAGE = 0.01  # 1 %
@@ -49,3 +51,22 @@ def close(house, vamm, trader, market_id: int, slippage: float = DEFAULT_SLIPPAG
     size = house.position(trader, market_id)["size"]
     limit = quote_limit(vamm, -size, slippage)
     return house.close_position(market_id, limit, deadline(), {"from": trader})
+
+
+MAX_MARK_STEP = 0.09  # each step stays inside a 10 % per-block price-move limit
+
+
+def move_mark(house, vamm, trader, market_id: int, target: int, leverage: int = 6) -> None:
+    """`trader` trades until the vAMM's mark price is about `target` (WAD), in steps of at most
+    9 % (one block each), posting 1/`leverage` of each step's notional as margin."""
+    while True:
+        mark = vamm.mark_price()
+        step = max(min(target, int(mark * (1 + MAX_MARK_STEP))), int(mark * (1 - MAX_MARK_STEP)))
+        base, _ = vamm.reserves()
+        delta = base - isqrt(vamm.k() * 10**18 // step)  # > 0 buys base (the price rises)
+        if delta == 0:
+            return
+        margin = abs(delta) * step // 10**18 // leverage
+        trade(house, vamm, trader, market_id, delta, margin, slippage=0.3)
+        if step == target:
+            return

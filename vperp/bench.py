@@ -42,6 +42,8 @@ OPERATIONS = {
     "settle_funding_200_positions": (60_000, 158_960, "settle funding, 200 open positions"),
     "settle_funding_after_10h": (60_000, None, "settle funding 10 h after the last"),
     "poke": (None, None, "record the index price in the oracle accumulator"),
+    "liquidate_partial": (150_000, 416_086, "partial liquidation of a 9.5x long after a 6 % drop"),
+    "liquidate_full": (150_000, 380_686, "full liquidation of the rest after a further 6 % drop"),
 }
 HOUR = 3600
 
@@ -128,12 +130,36 @@ def _funding(d: Deployment) -> dict[str, list[int]]:
     return gas
 
 
+def _liquidations(d: Deployment, rounds: int) -> dict[str, list[int]]:
+    """Each round: a 9.5x long, both prices 6 % down (partial liquidation), 6 % more (full),
+    then the pusher closes and the prices return."""
+    gas: dict[str, list[int]] = defaultdict(list)
+    house, vault, token, eth, feed = d.clearing_house, d.vault, d.token, d.vamms[0], d.feeds[0]
+    keeper, pusher = accounts[4], accounts.add()
+    actions.fund(token, vault, pusher, 1_000_000 * 10**6)
+    start = feed.latestRoundData()[1]
+    for _ in range(rounds):
+        victim = accounts.add()
+        actions.fund(token, vault, victim, 1_000 * 10**6)
+        actions.trade(house, eth, victim, 0, 2 * WAD, 420 * WAD)
+        for drop, op in ((94, "liquidate_partial"), (94, "liquidate_full")):
+            actions.move_mark(house, eth, pusher, 0, eth.mark_price() * drop // 100)
+            feed.set_answer(eth.mark_price() // 10**10, {"from": keeper})
+            tx = house.liquidate(victim, 0, {"from": keeper})
+            if (tx.events["Liquidated"]["size"] == 0) == (op == "liquidate_full"):
+                gas[op].append(tx.gas_used)
+        actions.close(house, eth, pusher, 0, slippage=0.3)
+        feed.set_answer(start, {"from": keeper})
+    return gas
+
+
 def run(rounds: int = 20, out_dir: Path = BENCH_DIR) -> dict[str, int]:
     """Deploy, measure, write bench/gas.json and bench/gas.md; return the medians."""
     quiet()
     d = deploy()
     samples = _measure(d, rounds)
     samples["increase_after_200_trades"] = _flatness(d)
+    samples.update(_liquidations(d, rounds))
     samples.update(_funding(d))
     medians = {op: int(statistics.median(samples[op])) for op in OPERATIONS if samples.get(op)}
     out_dir.mkdir(parents=True, exist_ok=True)

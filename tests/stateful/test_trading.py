@@ -1,13 +1,16 @@
-"""Stateful fuzzing of trading, oracle moves, time and funding against the exact Python model
-(vperp.model).
+"""Stateful fuzzing of trading, oracle moves and crashes, time, funding and liquidations against
+the exact Python model (vperp.model).
 
 Hypothesis's own RuleBasedStateMachine drives the Brownie contracts (Brownie 1.22's
 `state_machine` fixture is broken): one chain snapshot after deployment, reverted at the start of
 every example. After every step: the vault's accounting identity, k unchanged, vAMM net base =
 −Σ sizes, open interest, every position equal to the model's, every funding settlement equal to
-the model's, and funding conservation (Σ paid − Σ received = insurance-fund funding delta, within
-one wei per position settlement and two per market settlement). At the end of every example,
-inside a snapshot: everyone closes and withdraws, and the vault keeps at least insurance + fees.
+the model's, every liquidation equal to the model's, the Lens's liquidatable flag equal to the
+model's rule for every position (below maintenance at both valuations: liquidatable; otherwise
+not, and `liquidate` reverts), and funding conservation (Σ paid − Σ received = insurance-fund
+funding delta + socialised bad debt, within one wei per position settlement and two per market
+settlement or socialisation). At the end of every example, inside a snapshot: everyone closes and
+withdraws, and the vault keeps at least insurance + fees − outstanding shortfall.
 """
 
 import copy
@@ -26,10 +29,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from math import isqrt
+
 from tests.conftest import USDC, WAD
 from vperp import actions, chain_tools, model
 
 N_TRADERS = 4
+ARBITRAGEUR_DEPOSIT = 5_000_000  # USDC: enough to chase a crash with the vAMM
 STEPS = 25
 EXAMPLES = int(os.environ.get("VPERP_STATEFUL_EXAMPLES", "20"))
 SIZES = {0: (WAD // 100, 5 * WAD), 1: (WAD // 1000, WAD // 4)}  # base per market
@@ -44,6 +50,8 @@ class TradingMachine(RuleBasedStateMachine):
     checks = 0
     funding_charges = 0
     settlements = 0
+    liquidations = 0
+    crashes = 0
 
     def __init__(self):
         super().__init__()
@@ -64,15 +72,28 @@ class TradingMachine(RuleBasedStateMachine):
                 fee_rate=info["fee_rate"],
                 insurance_share=info["insurance_fee_share"],
                 min_notional=info["min_position_notional"],
+                penalty=info["liquidation_penalty"],
+                liquidator_share=info["liquidator_share"],
+                buffer=info["liquidation_buffer"],
+                reward_floor=info["keeper_reward_floor"],
             )
         self.free = {t.address: self.vault.free_collateral(t) for t in self.traders}
         self.round_tripper = c["round_tripper"]
-        self.free[self.round_tripper.address] = self.vault.free_collateral(self.round_tripper)
+        self.keeper = c["keeper"]
+        self.arbitrageur = c["arbitrageur"]
+        self.holders = [*self.traders, self.arbitrageur]  # every account that holds positions
+        for extra in (self.round_tripper, self.keeper, self.arbitrageur):
+            self.free[extra.address] = self.vault.free_collateral(extra)
         self.oracle, self.feeds = c["oracle"], c["feeds"]
         self.deployment = c["deployment"]
         self.funding_flow = 0  # Σ funding paid − Σ received by positions (settled)
         self.insurance_funding = 0  # Σ insurance-fund funding deltas
         self.roundings = 0  # position funding settlements + 2 per market settlement
+        self.socialised = 0  # Σ ⌊per unit · open interest⌋ of socialised bad debt
+        self.caps = {}
+        for market_id in self.markets:
+            info = self.house.market(market_id)
+            self.caps[market_id] = (info["max_open_interest"], info["max_position_size"])
         for market_id, m in self.markets.items():
             info = self.house.market(market_id)
             m.cum_long, m.cum_short = (
@@ -92,6 +113,8 @@ class TradingMachine(RuleBasedStateMachine):
         for trader, amount in zip(self.traders, amounts, strict=True):
             actions.fund(self.token, self.vault, trader, amount * USDC)
             self.free[trader.address] += amount * USDC * 10**12
+        actions.fund(self.token, self.vault, self.arbitrageur, ARBITRAGEUR_DEPOSIT * USDC)
+        self.free[self.arbitrageur.address] += ARBITRAGEUR_DEPOSIT * USDC * 10**12
 
     @rule(who=st.integers(0, N_TRADERS - 1), amount=st.integers(1, 20_000 * USDC))
     def deposit(self, who, amount):
@@ -225,6 +248,130 @@ class TradingMachine(RuleBasedStateMachine):
     def settle_funding(self, market_id):
         self._settle(market_id)
 
+    @rule(
+        market_id=st.sampled_from([0, 1]),
+        move=st.sampled_from([-450, -200, -100, -60, 60, 100]),
+    )
+    def crash(self, market_id, move):
+        """The spot price jumps by `move` per mille and the arbitrageur chases it with the vAMM
+        at 8x leverage, as far as its free collateral, the position and open-interest caps and
+        one block's price-move limit allow."""
+        feed = self.feeds[market_id]
+        answer = feed.latestRoundData()[1] * (1000 + move) // 1000
+        feed.set_answer(answer, {"from": self.traders[0]})
+        TradingMachine.crashes += 1
+        for _ in range(2):  # two blocks at most
+            self._chase(market_id, answer * 10**10)
+
+    @rule(
+        who=st.integers(0, N_TRADERS - 1),
+        market_id=st.sampled_from([0, 1]),
+        short=st.booleans(),
+        move=st.sampled_from([80, 120, 200]),
+    )
+    def leveraged_crash(self, who, market_id, short, move):
+        """A trader takes an 8x position, then spot moves `move` per mille against it, the
+        arbitrageur chases it with the vAMM for two blocks, and a keeper sweeps."""
+        trader = self.traders[who]
+        m = self.markets[market_id]
+        low, high = SIZES[market_id]
+        base = (low + high) // 2
+        self._trade(trader, market_id, -base if short else base, m.vamm.mark * base // WAD // 8)
+        feed = self.feeds[market_id]
+        answer = feed.latestRoundData()[1] * (1000 + (move if short else -move)) // 1000
+        feed.set_answer(answer, {"from": self.traders[0]})
+        TradingMachine.crashes += 1
+        for _ in range(2):
+            self._chase(market_id, answer * 10**10)
+        self.keeper_sweep(market_id)
+
+    def _chase(self, market_id, index):
+        trader = self.arbitrageur
+        m = self.markets[market_id]
+        mark = m.vamm.mark
+        target = max(min(index, mark * 109 // 100), mark * 91 // 100)
+        delta = m.vamm.base - isqrt(m.vamm.k * WAD // target)
+        size = m.position(trader.address).size
+        max_oi, max_position = self.caps[market_id]
+        side_oi = sum(q.size for q in m.positions.values() if (q.size > 0) == (delta > 0))
+        room = min(
+            self.free[trader.address] * 8 * WAD // (10 * target),  # 8x, 90 % of the collateral
+            max_position - (abs(size) if (size > 0) == (delta > 0) else 0),
+            max_oi - abs(side_oi),
+        )
+        room = max(room, 0)
+        delta = max(min(delta, room), -room)
+        opening = abs(delta)
+        if size and (size > 0) != (delta > 0):
+            opening = max(abs(delta) - abs(size), 0)
+        margin = opening * target // WAD // 8 + WAD if opening else 0
+        if abs(delta) * target // WAD > 2 * m.min_notional:
+            self._trade(trader, market_id, delta, margin)
+
+    @rule(who=st.integers(0, N_TRADERS), market_id=st.sampled_from([0, 1]))
+    def liquidate(self, who, market_id):
+        """A liquidation attempt on anyone: it succeeds exactly when the model says so."""
+        self._liquidate(self.holders[who], market_id)
+
+    @rule(market_id=st.sampled_from([0, 1]))
+    def keeper_sweep(self, market_id):
+        """A keeper liquidates every position the Lens flags."""
+        for row in self.lens.positions(market_id, self.holders):
+            if row["liquidatable"]:
+                self._liquidate(brownie.accounts.at(row["trader"], force=True), market_id)
+
+    def _liquidate(self, trader, market_id):
+        m = self.markets[market_id]
+        p = m.position(trader.address)
+        index, status = self.oracle.price(market_id)
+        if p.size == 0:
+            with brownie.reverts("ch: no position"):
+                self.house.liquidate(trader, market_id, {"from": self.keeper})
+            return
+        if status != 0:
+            with brownie.reverts():
+                self.house.liquidate(trader, market_id, {"from": self.keeper})
+            return
+        trial = copy.deepcopy(m)
+        fund = self.vault.insurance_fund()
+        try:
+            expected = model.liquidate(trial, trader.address, index, fund)
+        except model.ModelRevert as exc:
+            with brownie.reverts(str(exc)):
+                self.house.liquidate(trader, market_id, {"from": self.keeper})
+            return
+        before = (trial.cum_long, m.cum_long)
+        tx = self.house.liquidate(trader, market_id, {"from": self.keeper})
+        ev = tx.events["Liquidated"]
+        assert (ev["base_closed"], ev["quote_amount"], ev["realised_pnl"]) == (
+            expected.closed,
+            expected.quote,
+            expected.realised,
+        )
+        assert (ev["penalty"], ev["reward"], ev["bad_debt"], ev["funding_paid"]) == (
+            expected.penalty,
+            expected.reward,
+            expected.bad_debt,
+            expected.funding,
+        )
+        if expected.bad_debt:
+            debt = tx.events["BadDebt"]
+            assert (debt["covered_by_insurance"], debt["socialised"]) == (
+                expected.covered,
+                expected.socialised,
+            )
+        per_unit = before[0] - before[1]
+        if per_unit:
+            total = sum(abs(q.size) for q in trial.positions.values())
+            self.socialised += per_unit * total // WAD
+            self.roundings += 2
+        self.markets[market_id] = trial
+        self.free[trader.address] += expected.free_delta
+        self.free[self.keeper.address] += expected.reward
+        self._count_funding(expected.funding, p.size)
+        TradingMachine.liquidations += 1
+        TradingMachine.steps += 1
+
     def _settle(self, market_id):
         info = self.house.market(market_id)
         if chain.time() < info["last_funding_time"] + info["funding_period"] - 2:
@@ -263,7 +410,9 @@ class TradingMachine(RuleBasedStateMachine):
         trial = copy.deepcopy(m)
         vamm = self.vamms[market_id]
         try:
-            result = model.trade(trial, trader.address, base_delta, margin)
+            result = model.trade(
+                trial, trader.address, base_delta, margin, self.vault.insurance_fund()
+            )
             expected = None
             if self.free[trader.address] + result.free_delta < 0:
                 expected = "vault: insufficient free collateral"
@@ -283,6 +432,11 @@ class TradingMachine(RuleBasedStateMachine):
             self.house.open_position(
                 market_id, base_delta, margin, limit, actions.deadline(), {"from": trader}
             )
+        per_unit = trial.cum_long - m.cum_long  # socialised bad debt of a close
+        if per_unit:
+            total = sum(abs(q.size) for q in trial.positions.values())
+            self.socialised += per_unit * total // WAD
+            self.roundings += 2
         self.markets[market_id] = trial
         self.free[trader.address] += result.free_delta
         self._count_funding(result.funding, m.position(trader.address).size)
@@ -299,17 +453,18 @@ class TradingMachine(RuleBasedStateMachine):
         """Every trader closes every position and withdraws everything; the vault keeps at least
         the insurance fund and the fee pool."""
         for market_id, vamm in enumerate(self.vamms):
-            for trader in self.traders:
+            for trader in self.holders:
                 if self.house.position(trader, market_id)["size"] != 0:
                     actions.close(self.house, vamm, trader, market_id, slippage=1.0)
             assert vamm.net_base() == 0
-        for trader in self.traders:
+        for trader in self.holders:
             units = self.vault.free_collateral(trader) // self.vault.scale()
             if units:
                 self.vault.withdraw(units, {"from": trader})
         kept = self.token.balanceOf(self.vault) * self.vault.scale()
-        assert kept >= self.vault.insurance_fund() + self.vault.fee_pool()
-        assert self.vault.counterparty_balance() >= 0
+        outstanding = self.house.total_shortfall()
+        assert kept + outstanding >= self.vault.insurance_fund() + self.vault.fee_pool()
+        assert self.vault.counterparty_balance() + outstanding >= 0
         assert self.vault.total_margin() == 0
 
 
@@ -318,7 +473,7 @@ class TradingInvariants(TradingMachine):
     def ledgers_vamms_and_positions(self):
         """One batched read per market (Lens) feeds every check."""
         TradingMachine.checks += 1
-        led = self.lens.ledgers([*self.traders, self.round_tripper])
+        led = self.lens.ledgers([*self.holders, self.round_tripper, self.keeper])
         total = led["total_free"] + led["total_margin"] + led["insurance_fund"] + led["fee_pool"]
         assert led["token_balance"] * led["scale"] == total + led["counterparty_balance"], (
             "accounting identity"
@@ -331,13 +486,14 @@ class TradingInvariants(TradingMachine):
             base, quote = view["base_reserve"], view["quote_reserve"]
             assert view["k"] == m.vamm.k and base * quote >= m.vamm.k, "k changed"
             assert (base, quote) == (m.vamm.base, m.vamm.quote)
-            rows = self.lens.positions(market_id, self.traders)
+            rows = self.lens.positions(market_id, self.holders)
             sizes = [r["size"] for r in rows]
             assert view["net_base"] == -sum(sizes), "net base"
             info = view
             assert info["long_open_interest"] == sum(s for s in sizes if s > 0)
             assert info["short_open_interest"] == -sum(s for s in sizes if s < 0)
-            for row, t in zip(rows, self.traders, strict=True):
+            index, status = self.oracle.price(market_id)
+            for row, t in zip(rows, self.holders, strict=True):
                 expected = m.position(t.address)
                 assert (row["size"], row["open_notional"], row["margin"]) == (
                     expected.size,
@@ -345,6 +501,9 @@ class TradingInvariants(TradingMachine):
                     expected.margin,
                 )
                 margins += expected.margin
+                # below maintenance at both valuations ⇔ flagged liquidatable
+                flagged = status == 0 and model.is_liquidatable(m, expected, index)
+                assert row["liquidatable"] == flagged, "liquidatable flag"
         assert led["total_margin"] == margins
         pending = sum(
             model.position_funding(p.size, m.side_index(p.size) - p.last_index)
@@ -355,7 +514,7 @@ class TradingInvariants(TradingMachine):
         open_positions = sum(
             1 for m in self.markets.values() for p in m.positions.values() if p.size
         )
-        gap = self.funding_flow + pending - self.insurance_funding
+        gap = self.funding_flow + pending - self.insurance_funding - self.socialised
         assert 0 <= gap <= self.roundings + open_positions, "funding conservation"
 
 
@@ -377,6 +536,8 @@ def machine_context(deployment, accounts):
         "deployment": deployment,
         "traders": [accounts[i] for i in range(2, 2 + N_TRADERS)],
         "round_tripper": accounts[2 + N_TRADERS],
+        "keeper": accounts[3 + N_TRADERS],
+        "arbitrageur": accounts[4 + N_TRADERS],
     }
     chain.snapshot()
     yield
@@ -386,6 +547,7 @@ def machine_context(deployment, accounts):
 def test_trading_state_machine(machine_context):
     TradingMachine.steps = TradingMachine.rejected = TradingMachine.checks = 0
     TradingMachine.funding_charges = TradingMachine.settlements = 0
+    TradingMachine.liquidations = TradingMachine.crashes = 0
     run_state_machine_as_test(
         TradingInvariants,
         settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None),
@@ -395,7 +557,9 @@ def test_trading_state_machine(machine_context):
         f"{TradingMachine.rejected} predicted reverts over {EXAMPLES} examples; "
         f"invariants checked {TradingMachine.checks} times; "
         f"{TradingMachine.settlements} funding settlements, "
-        f"{TradingMachine.funding_charges} of which moved the indices"
+        f"{TradingMachine.funding_charges} of which moved the indices; "
+        f"{TradingMachine.crashes} crashes, {TradingMachine.liquidations} liquidations"
     )
     assert TradingMachine.steps > EXAMPLES  # the machine really traded
     assert TradingMachine.funding_charges > 0  # and funding really moved
+    assert TradingMachine.liquidations > 0  # and positions were really liquidated
