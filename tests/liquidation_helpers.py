@@ -1,6 +1,5 @@
 """Moving both prices a liquidation looks at, and mirroring the chain in the exact model."""
 
-from tests.conftest import WAD
 from vperp import actions, model
 
 

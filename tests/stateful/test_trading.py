@@ -15,6 +15,7 @@ withdraws, and the vault keeps at least insurance + fees − outstanding shortfa
 
 import copy
 import os
+from math import isqrt
 
 import brownie
 import pytest
@@ -28,8 +29,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-
-from math import isqrt
 
 from tests.conftest import USDC, WAD
 from vperp import actions, chain_tools, model
