@@ -20,7 +20,8 @@ def positions_table(d, traders: dict, market_id: int) -> Table:
     name = d.market_names[market_id]
     view = d.lens.market(market_id)
     table = Table(title=f"{name} positions (mark {fmt(view['mark_price'], 2)})")
-    for col in ("trader", "size", "open notional", "margin", "uPnL", "margin ratio", "liq. price"):
+    columns = ("trader", "size", "open notional", "margin", "uPnL", "margin ratio", "liq. price")
+    for col in (*columns, "liquidatable"):
         table.add_column(col, justify="right")
     rows = d.lens.positions(market_id, list(traders.values()))
     for label, row in zip(traders, rows, strict=True):
@@ -32,6 +33,7 @@ def positions_table(d, traders: dict, market_id: int) -> Table:
             fmt(row["unrealised_pnl"], 2),
             f"{row['margin_ratio'] / WAD:.2%}" if row["size"] else "-",
             fmt(row["liquidation_price"], 2) if row["liquidation_price"] else "-",
+            "[bold red]yes[/]" if row["liquidatable"] else "no",
         )
     return table
 
@@ -49,7 +51,8 @@ def ledgers_table(d, traders: dict) -> Table:
 
 
 def main() -> None:
-    """Deploy, then: two traders deposit, go long and short ETH-USD, one closes."""
+    """Deploy, then: two traders deposit, go long and short ETH-USD, funding is settled, one
+    closes; a leveraged long is liquidated after a drop."""
     quiet()
     params = config.load()
     console.print(f"[bold]vperp demo[/] on {network.show_active()} (chain id {network.chain.id})")
@@ -86,4 +89,32 @@ def main() -> None:
         f"funding received {fmt(-ev['funding_paid'], 6)}"
     )
     console.print(positions_table(d, traders, 0))
-    console.print(ledgers_table(d, traders))
+    liquidation(d, traders)
+    console.print(ledgers_table(d, {**traders, "keeper": accounts[4]}))
+
+
+def liquidation(d, traders: dict) -> None:
+    """carol goes 9x long; spot drops 7 %; an arbitrageur drags the vAMM after it; a keeper
+    liquidates what the Lens flags."""
+    house, eth, feed = d.clearing_house, d.vamms[0], d.feeds[0]
+    carol, arb, keeper = accounts[5], accounts[6], accounts[4]
+    traders.update(carol=carol, arb=arb)
+    actions.fund(d.token, d.vault, carol, 10_000 * USDC)
+    actions.fund(d.token, d.vault, arb, 500_000 * USDC)
+    actions.trade(house, eth, carol, 0, 20 * WAD, 4_500 * WAD)
+    console.print("carol opened 20 ETH long with 4,500 USD margin (~9x)")
+    spot = eth.mark_price() * 93 // 100
+    feed.set_answer(spot // 10**10, {"from": keeper})
+    actions.move_mark(house, eth, arb, 0, spot)
+    console.print(f"spot drops 7 % to {fmt(spot, 2)}; an arbitrageur shorts the vAMM after it")
+    console.print(positions_table(d, traders, 0))
+    for row in d.lens.positions(0, list(traders.values())):
+        if row["liquidatable"]:
+            ev = house.liquidate(row["trader"], 0, {"from": keeper}).events["Liquidated"]
+            kind = "partially" if ev["size"] else "fully"
+            console.print(
+                f"keeper liquidated {row['trader'][:10]}… {kind}: closed "
+                f"{fmt(-ev['base_closed'])} ETH, penalty {fmt(ev['penalty'], 2)}, keeper reward "
+                f"{fmt(ev['reward'], 2)}, bad debt {fmt(ev['bad_debt'], 2)}"
+            )
+    console.print(positions_table(d, traders, 0))

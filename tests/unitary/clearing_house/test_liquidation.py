@@ -272,3 +272,41 @@ def test_liquidate__crosses_the_price_move_limit_once_per_block(
     )
     chain.mine()
     house.liquidate(victims[1], 0, {"from": liquidator})
+
+
+def test_liquidate__rest_below_minimum_notional__closes_everything(
+    house, eth, feeds, vault, oracle, token, trader, pusher, liquidator
+):
+    """A position of ~15 quote (the minimum is 10) in the partial range: a partial liquidation
+    would leave dust, so the whole position closes."""
+    actions.fund(token, vault, trader, 10 * USDC)
+    actions.trade(house, eth, trader, 0, 75 * WAD // 10_000, 16 * WAD // 10)
+    crash(house, eth, feeds[0], pusher, 0, 1890 * WAD)
+    tx, expected, _ = _liquidate_as_model(house, eth, oracle, vault, trader, pusher, liquidator)
+    assert tx.events["Liquidated"]["size"] == 0
+
+
+def test_liquidation_math__rounds_in_the_protocols_favour():
+    """Each liquidation formula's rounding, on numbers that do not divide evenly (the contract
+    computes the same integers: every liquidation above is compared with the model)."""
+    # the base closed rounds up: more is closed, the rest is safer
+    size_abs, value, notional = 7 * WAD + 1, 500 * WAD, 10_000 * WAD
+    target, penalty = 83 * WAD // 1000, WAD // 40
+    num, den = target * notional - value * WAD, (target - penalty) * notional
+    amount = model.partial_amount(size_abs, value, notional, target, penalty)
+    assert size_abs * num % den != 0
+    assert (amount - 1) * den < size_abs * num <= amount * den
+    # the penalty rounds up, the caller's share down
+    assert model.mul_div(1001, WAD // 40, WAD, True) == 26  # 25.025 → 26
+    assert model.mul_div(25, WAD // 2, WAD, False) == 12  # 12.5 → 12
+    # socialised bad debt: per unit rounds up, each position's share rounds up
+    m = model.MarketModel(
+        vamm=model.VammModel(100 * WAD, 200_000 * WAD), imr=0, mmr=0, fee_rate=0, insurance_share=0
+    )
+    m.positions["a"] = model.PositionModel(size=3 * WAD)
+    covered, socialised = model.cover_bad_debt(m, 10, 0)
+    assert (covered, m.cum_long, m.cum_short) == (0, 4, -4)  # ⌈10 / 3⌉ per unit (of 1e18)
+    assert model.position_funding(3 * WAD, m.cum_long) >= 10
+    # the oracle notional of a long rounds down, of a short up
+    assert model.valuations(0, 3, 0, 0, WAD // 2)[2] == 1
+    assert model.valuations(0, -3, 0, 0, WAD // 2)[2] == 2
