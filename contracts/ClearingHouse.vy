@@ -391,7 +391,12 @@ def liquidate(trader: address, market_id: uint256) -> uint256:
     position: house_state.Position = house_state._positions[trader][market_id]
     size: int256 = packed._signed(packed._lo(position.base))
     assert size != 0, "ch: no position"
-    index_price: uint256 = extcall IOracleAdapter(oracle).touch_valid(market_id)
+    # a validated read; the accumulator is left to pokes and trades (gas)
+    index_price: uint256 = 0
+    status: uint256 = 0
+    index_price, status = staticcall IOracleAdapter(oracle).price(market_id)
+    if status != 0:
+        extcall IOracleAdapter(oracle).touch_valid(market_id)  # reverts with the reason
     margin: uint256 = 0
     funding_paid: int256 = 0
     index: int256 = 0

@@ -160,13 +160,13 @@ def move_with_reward(
     """
     @notice `move` for a liquidation: also credits `reward` to `recipient`'s free collateral
             (ClearingHouse only). Internal balances only, so it works whatever the token does.
+    @dev The reward's credit is logged once, by the ClearingHouse's `Liquidated` event
+         (liquidator, reward); `LedgersMoved.counterparty_delta` includes it.
     """
     assert msg.sender == clearing_house, "vault: caller is not the clearing house"
     self._move(trader, free_delta, margin_delta, insurance_delta, 0, reward)
     if reward != 0:
-        balance: uint256 = self.free_collateral[recipient] + reward
-        self.free_collateral[recipient] = balance
-        log IVault.Rewarded(recipient=recipient, amount=reward, free_collateral=balance)
+        self.free_collateral[recipient] += reward
 
 
 @internal

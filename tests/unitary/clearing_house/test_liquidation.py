@@ -81,7 +81,7 @@ def test_liquidate__vamm_push_alone__reverts(house, eth, long10, other_trader, l
 def test_liquidate__invalid_oracle__reverts(house, eth, feeds, long10, other_trader, liquidator):
     crash(house, eth, feeds[0], other_trader, 0, 1850 * WAD)
     feeds[0].set_broken(True, {"from": other_trader})
-    with brownie.reverts():
+    with brownie.reverts("oracle: feed call failed"):
         house.liquidate(long10, 0, {"from": liquidator})
     feeds[0].set_broken(False, {"from": other_trader})
     house.liquidate(long10, 0, {"from": liquidator})
