@@ -103,17 +103,25 @@ class TradingMachine(RuleBasedStateMachine):
     # --- actions -------------------------------------------------------------------------------
 
     @initialize(
-        amounts=st.lists(st.integers(1_000, 50_000), min_size=N_TRADERS, max_size=N_TRADERS)
+        amounts=st.lists(st.integers(1_000, 50_000), min_size=N_TRADERS, max_size=N_TRADERS),
+        who=st.integers(0, N_TRADERS - 1),
+        market_id=st.sampled_from([0, 1]),
+        short=st.booleans(),
+        move=st.sampled_from([80, 100]),
     )
-    def fund_everyone(self, amounts):
+    def fund_everyone(self, amounts, who, market_id, short, move):
         # spot starts half a percent away from the perp, so every settlement has a premium
-        for feed, move in zip(self.feeds, (995, 1005), strict=True):
-            feed.set_answer(feed.latestRoundData()[1] * move // 1000, {"from": self.traders[0]})
+        for feed, per_mille in zip(self.feeds, (995, 1005), strict=True):
+            feed.set_answer(
+                feed.latestRoundData()[1] * per_mille // 1000, {"from": self.traders[0]}
+            )
         for trader, amount in zip(self.traders, amounts, strict=True):
             actions.fund(self.token, self.vault, trader, amount * USDC)
             self.free[trader.address] += amount * USDC * 10**12
         actions.fund(self.token, self.vault, self.arbitrageur, ARBITRAGEUR_DEPOSIT * USDC)
         self.free[self.arbitrageur.address] += ARBITRAGEUR_DEPOSIT * USDC * 10**12
+        # every example starts with one leveraged position caught by a move (a liquidation)
+        self.leveraged_crash(who, market_id, short, move)
 
     @rule(who=st.integers(0, N_TRADERS - 1), amount=st.integers(1, 20_000 * USDC))
     def deposit(self, who, amount):
