@@ -22,24 +22,7 @@ def crash(house, vamm, feed, pusher, market_id: int, price: int) -> None:
 
 def market_model(house, vamm, market_id: int, traders) -> model.MarketModel:
     """The model of a market as the chain holds it now (positions without pending funding)."""
-    info = house.market(market_id)
-    base, quote = vamm.reserves()
-    m = model.MarketModel(
-        vamm=model.VammModel(base, quote, vamm.k(), base - vamm.net_base()),
-        imr=info["initial_margin_ratio"],
-        mmr=info["maintenance_margin_ratio"],
-        fee_rate=info["fee_rate"],
-        insurance_share=info["insurance_fee_share"],
-        min_notional=info["min_position_notional"],
-        cum_long=info["cumulative_long_funding"],
-        cum_short=info["cumulative_short_funding"],
-        penalty=info["liquidation_penalty"],
-        liquidator_share=info["liquidator_share"],
-        buffer=info["liquidation_buffer"],
-        reward_floor=info["keeper_reward_floor"],
-        shortfall=info["shortfall"],
-        outstanding=info["outstanding_shortfall"],
-    )
+    m = model.MarketModel.from_chain(house.market(market_id), vamm)
     for trader in traders:
         p = house.position(trader, market_id)
         assert p["pending_funding"] == 0, "the model starts from settled positions"

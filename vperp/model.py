@@ -119,8 +119,29 @@ class MarketModel:
     def value(self, p: PositionModel) -> tuple[int, int]:
         """(exit notional, unrealised PnL) at the vAMM exit price."""
         exit_notional = self.vamm.quote_for(-p.size)[0]
-        pnl = exit_notional - p.open_notional if p.size > 0 else p.open_notional - exit_notional
-        return exit_notional, pnl
+        return exit_notional, pnl(p.size, p.open_notional, exit_notional)
+
+    @classmethod
+    def from_chain(cls, info: dict, vamm) -> MarketModel:
+        """A market as the chain holds it: `info` is `ClearingHouse.market(id)`, `vamm` its Vamm
+        (positions are added by the caller)."""
+        base, quote = vamm.reserves()
+        return cls(
+            vamm=VammModel(base, quote, vamm.k(), base - vamm.net_base()),
+            imr=info["initial_margin_ratio"],
+            mmr=info["maintenance_margin_ratio"],
+            fee_rate=info["fee_rate"],
+            insurance_share=info["insurance_fee_share"],
+            min_notional=info["min_position_notional"],
+            cum_long=info["cumulative_long_funding"],
+            cum_short=info["cumulative_short_funding"],
+            penalty=info["liquidation_penalty"],
+            liquidator_share=info["liquidator_share"],
+            buffer=info["liquidation_buffer"],
+            reward_floor=info["keeper_reward_floor"],
+            shortfall=info["shortfall"],
+            outstanding=info["outstanding_shortfall"],
+        )
 
 
 @dataclass

@@ -60,22 +60,11 @@ class TradingMachine(RuleBasedStateMachine):
         self.vamms = c["vamms"]
         self.lens = c["lens"]
         self.traders = c["traders"]
-        self.markets = {}
+        self.markets, self.caps = {}, {}
         for market_id, vamm in enumerate(self.vamms):
             info = self.house.market(market_id)
-            base, quote = vamm.reserves()
-            self.markets[market_id] = model.MarketModel(
-                vamm=model.VammModel(base, quote, vamm.k(), base - vamm.net_base()),
-                imr=info["initial_margin_ratio"],
-                mmr=info["maintenance_margin_ratio"],
-                fee_rate=info["fee_rate"],
-                insurance_share=info["insurance_fee_share"],
-                min_notional=info["min_position_notional"],
-                penalty=info["liquidation_penalty"],
-                liquidator_share=info["liquidator_share"],
-                buffer=info["liquidation_buffer"],
-                reward_floor=info["keeper_reward_floor"],
-            )
+            self.markets[market_id] = model.MarketModel.from_chain(info, vamm)
+            self.caps[market_id] = (info["max_open_interest"], info["max_position_size"])
         self.free = {t.address: self.vault.free_collateral(t) for t in self.traders}
         self.round_tripper = c["round_tripper"]
         self.keeper = c["keeper"]
@@ -89,16 +78,6 @@ class TradingMachine(RuleBasedStateMachine):
         self.insurance_funding = 0  # Σ insurance-fund funding deltas
         self.roundings = 0  # position funding settlements + 2 per market settlement
         self.socialised = 0  # Σ ⌊per unit · open interest⌋ of socialised bad debt
-        self.caps = {}
-        for market_id in self.markets:
-            info = self.house.market(market_id)
-            self.caps[market_id] = (info["max_open_interest"], info["max_position_size"])
-        for market_id, m in self.markets.items():
-            info = self.house.market(market_id)
-            m.cum_long, m.cum_short = (
-                info["cumulative_long_funding"],
-                info["cumulative_short_funding"],
-            )
 
     # --- actions -------------------------------------------------------------------------------
 
