@@ -51,9 +51,11 @@ DEFAULT_LIQUIDATION_BUFFER: constant(uint256) = WAD // 50  # partial: back to ma
 MAX_LIQUIDATION_PENALTY: constant(uint256) = WAD // 10
 MAX_LIQUIDATION_BUFFER: constant(uint256) = WAD // 10
 MAX_KEEPER_REWARD_FLOOR: constant(uint256) = 1000 * WAD
+DEFAULT_ORACLE_BAND: constant(uint256) = WAD // 10  # 10 % of the index
+MIN_ORACLE_BAND: constant(uint256) = WAD // 200  # 0.5 %
+MAX_ORACLE_BAND: constant(uint256) = WAD // 2  # 50 %
+MASK128: constant(uint256) = 2**128 - 1
 
-vault: public(immutable(address))
-oracle: public(immutable(address))
 _itself: immutable(address)
 
 
@@ -65,9 +67,17 @@ def __init__(vault_: address, oracle_: address):
     """
     ownable.__init__()  # this contract's own storage is never used
     ownable_2step.__init__()
-    vault = vault_
-    oracle = oracle_
+    house_state.__init__(vault_, oracle_)
     _itself = self
+
+
+@external
+@view
+def vault() -> address:
+    """
+    @notice The vault this code was deployed for.
+    """
+    return house_state.vault
 
 
 @internal
@@ -95,7 +105,7 @@ def add_market(
     market_id: uint256 = house_state.market_count
     price_: uint256 = 0
     status: uint256 = 0
-    price_, status = staticcall IOracleAdapter(oracle).price(market_id)
+    price_, status = staticcall IOracleAdapter(house_state.oracle).price(market_id)
     assert status == 0, "ch: market has no valid oracle price"
     house_state.market_count = market_id + 1
     house_state._markets[market_id].vamm = vamm
@@ -105,7 +115,7 @@ def add_market(
     mark_cum, now_ = staticcall IVamm(vamm).cumulative_mark()
     index_cum: uint256 = 0
     valid: uint256 = 0
-    index_cum, valid, now_ = staticcall IOracleAdapter(oracle).cumulative(market_id)
+    index_cum, valid, now_ = staticcall IOracleAdapter(house_state.oracle).cumulative(market_id)
     house_state._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
     house_state._markets[market_id].index_clock = index_cum | (valid << 192)
     self._set_funding_params(
@@ -122,6 +132,7 @@ def add_market(
         0,
     )
     self._set_caps(market_id, max_open_interest, max_position_size, min_position_notional)
+    self._set_oracle_band(market_id, DEFAULT_ORACLE_BAND)
     return market_id
 
 
@@ -154,6 +165,15 @@ def set_caps(
     ownable._check_owner()
     self._check_market(market_id)
     self._set_caps(market_id, max_open_interest, max_position_size, min_position_notional)
+
+
+@external
+@reentrant
+def set_oracle_band(market_id: uint256, band: uint256):
+    self._delegated()
+    ownable._check_owner()
+    self._check_market(market_id)
+    self._set_oracle_band(market_id, band)
 
 
 @external
@@ -198,11 +218,11 @@ def withdraw_insurance(amount: uint256, to: address):
     ownable._check_owner()
     assert amount != 0, "ch: zero amount"
     assert to != empty(address), "ch: zero recipient"
-    fund: uint256 = staticcall IVault(vault).insurance_fund()
+    fund: uint256 = staticcall IVault(house_state.vault).insurance_fund()
     assert fund >= amount + house_state.insurance_floor + house_state.total_shortfall, (
         "ch: insurance fund would fall below floor plus outstanding shortfall"
     )
-    extcall IVault(vault).move(to, convert(amount, int256), 0, -convert(amount, int256), 0)
+    extcall IVault(house_state.vault).move(to, convert(amount, int256), 0, -convert(amount, int256), 0)
     log IClearingHouse.InsuranceWithdrawn(to=to, amount=amount, insurance_fund=fund - amount)
 
 
@@ -214,11 +234,11 @@ def repay_shortfall(market_id: uint256) -> uint256:
     word: uint256 = house_state._markets[market_id].shortfall
     shortfall: uint256 = packed._hi(word)
     assert shortfall != 0, "ch: no shortfall"
-    amount: uint256 = min(shortfall, staticcall IVault(vault).insurance_fund())
+    amount: uint256 = min(shortfall, staticcall IVault(house_state.vault).insurance_fund())
     assert amount != 0, "ch: insurance fund is empty"
     house_state._markets[market_id].shortfall = packed._pack(packed._lo(word), shortfall - amount)
     house_state.total_shortfall -= amount
-    extcall IVault(vault).move(self, 0, 0, -convert(amount, int256), 0)
+    extcall IVault(house_state.vault).move(self, 0, 0, -convert(amount, int256), 0)
     log IClearingHouse.ShortfallRepaid(
         market=market_id, amount=amount, shortfall=shortfall - amount
     )
@@ -323,15 +343,28 @@ def _set_funding_params(
 
 
 @internal
+def _set_oracle_band(market_id: uint256, band: uint256):
+    assert band >= MIN_ORACLE_BAND and band <= MAX_ORACLE_BAND, "ch: oracle band out of bounds"
+    state: uint256 = house_state._markets[market_id].state
+    house_state._markets[market_id].state = (state & ~(house_state.MASK64 << 192)) | (band << 192)
+    log IClearingHouse.OracleBandSet(market=market_id, band=band)
+
+
+@internal
 def _set_caps(market_id: uint256, max_oi: uint256, max_position: uint256, min_notional: uint256):
     assert max_position != 0, "ch: zero max position size"
     assert max_position <= max_oi, "ch: max position above open interest cap"
+    # every short can always be bought back: the base reserve is initial + Σ shorts − Σ longs,
+    # which exceeds Σ shorts (so any one short) while Σ longs ≤ cap < initial
+    assert max_oi < staticcall IVamm(house_state._markets[market_id].vamm).initial_base(), (
+        "ch: open interest cap must stay below the vAMM's base reserve"
+    )
     assert min_notional != 0 and min_notional <= MAX_MIN_POSITION_NOTIONAL, (
         "ch: min position notional out of bounds"
     )
     house_state._markets[market_id].caps = packed._pack(max_oi, max_position)
     state: uint256 = house_state._markets[market_id].state
-    house_state._markets[market_id].state = packed._pack(min_notional, packed._hi(state))
+    house_state._markets[market_id].state = (state & ~MASK128) | min_notional
     log IClearingHouse.CapsSet(
         market=market_id,
         max_open_interest=max_oi,

@@ -10,10 +10,15 @@
      reserve alone: trading is path-independent, a round trip returns exactly what it paid, and
      the vAMM's net base position equals base reserve − initial base reserve = −Σ trader sizes.
      Rounding favours the protocol both ways (quote paid in rounds up, quote paid out rounds
-     down). Protections: a per-block price-move limit (opening trades must keep the price within
-     `price_move_limit` of the block's first price) and a maximum trade size against the base
-     reserve. An O(1) cumulative mark price (Σ price · seconds) serves TWAPs. The owner (two-step)
-     can only tune the two limits, within bounds; there is nothing to pause here.
+     down). Protections: a per-block price-move limit (an opening trade may not take the price
+     further than `price_move_limit` from the block's reference price, the price before the
+     block's first trade) and a maximum trade size against the base reserve. Liquidations are
+     shielded from same-block manipulation: the first liquidation of a block needs the price not
+     to have moved against the liquidated position since the block's reference price, and after
+     a liquidation only liquidations trade in that block (so nobody trades before and after a
+     liquidation in the same block). An O(1) cumulative mark price (Σ price · seconds) serves
+     TWAPs. The owner (two-step) can only tune the two limits, within bounds; there is nothing
+     to pause here.
 """
 
 from interfaces import IVamm
@@ -51,8 +56,9 @@ _limits: uint256
 _block_price: uint256
 # timestamp of the last accrual (low 128 bits) | Σ mark price · seconds (high 128 bits)
 _accumulator: uint256
-# the block in which a liquidation last crossed the price-move limit
-_crossed_block: uint256
+# the block of the last liquidation (low 128 bits) | 1 when a liquidation crossed the
+# price-move limit in that block (high 128 bits)
+_liquidation: uint256
 
 # swap modes
 FREE: constant(uint256) = 0  # reduce and close: no limits
@@ -125,6 +131,28 @@ def net_base() -> int256:
 @external
 @view
 @reentrant
+def initial_base() -> uint256:
+    """
+    @notice The base reserve at deployment, 18 decimals. A short can always be closed while the
+            open interest of each side stays below it.
+    """
+    return _initial_base
+
+
+@external
+@view
+@reentrant
+def liquidated_in_block() -> bool:
+    """
+    @notice True when a liquidation traded in the current block: only liquidations may trade
+            until the next block.
+    """
+    return packed._lo(self._liquidation) == block.number
+
+
+@external
+@view
+@reentrant
 def cumulative_mark() -> (uint256, uint256):
     """
     @notice (Σ mark price · seconds up to now, now). TWAP over [t0, t1] = Δcumulative / Δt.
@@ -164,61 +192,86 @@ def max_trade_ratio() -> uint256:
 
 
 @external
-def swap(base_delta: int256, mode: uint256) -> uint256:
+def swap(base_delta: int256, mode: uint256) -> (uint256, uint256):
     """
     @notice Trade `base_delta` base against the vAMM (ClearingHouse only).
     @param base_delta > 0: the trader buys base (goes long); < 0: sells base.
-    @param mode 0: a reduce or close, no limits. 1: a trade that opens or increases exposure: it
-           must respect the per-block price-move limit and the maximum trade size. 2: a
-           liquidation: it may end beyond the price-move limit, but only one liquidation per
-           block may do so.
-    @return The quote taken in (buy, rounded up) or paid out (sell, rounded down).
+    @param mode 0: a reduce or close, no limits. 1: a trade that opens or increases exposure: at
+           most `max_trade_ratio` of the base reserve, and it may not take the price further
+           than `price_move_limit` from the block's reference price. 2: a liquidation: the
+           first of a block reverts when the block's earlier trades moved the price against the
+           liquidated position; it may end beyond the price-move limit, but only one
+           liquidation per block may take the price further beyond it. Modes 0 and 1 revert in
+           a block in which a liquidation traded.
+    @return (quote taken in (buy, rounded up) or paid out (sell, rounded down), 18 decimals;
+            mark price after the trade, 18 decimals, rounded down).
+    @dev Reverts: "vamm: caller is not the clearing house", "vamm: zero trade",
+         "vamm: trade too large", "vamm: price move limit", "vamm: no trades after a
+         liquidation in this block", "vamm: price moved against the position in this block",
+         "vamm: price move limit already crossed by a liquidation in this block",
+         "vamm: not enough base liquidity".
     """
     assert msg.sender == clearing_house, "vamm: caller is not the clearing house"
     assert base_delta != 0, "vamm: zero trade"
     reserves_: uint256 = self._reserves
     base: uint256 = packed._lo(reserves_)
     quote: uint256 = packed._hi(reserves_)
+    before: uint256 = quote * WAD // base
 
     # accrue the accumulator at the price that held since the last accrual
     if block.timestamp > packed._lo(self._accumulator):
         self._accumulator = packed._pack(block.timestamp, self._cumulative(reserves_))
     # the block's reference price is the price before its first trade
-    reference: uint256 = 0
+    reference: uint256 = before
     block_price: uint256 = self._block_price
     if packed._lo(block_price) == block.number:
         reference = packed._hi(block_price)
     else:
-        reference = quote * WAD // base
-        self._block_price = packed._pack(block.number, reference)
+        self._block_price = packed._pack(block.number, before)
+
+    liquidation: uint256 = self._liquidation
+    liquidated_here: bool = packed._lo(liquidation) == block.number
+    if mode == LIQUIDATION:
+        if not liquidated_here:
+            # nothing may have moved the price against the position before it in this block
+            if base_delta < 0:
+                assert before >= reference, "vamm: price moved against the position in this block"
+            else:
+                assert before <= reference, "vamm: price moved against the position in this block"
+    else:
+        assert not liquidated_here, "vamm: no trades after a liquidation in this block"
 
     amount: uint256 = 0
     new_base: uint256 = 0
     new_quote: uint256 = 0
     amount, new_base, new_quote = self._quote(reserves_, base_delta)
+    price: uint256 = new_quote * WAD // new_base
 
+    crossed: uint256 = 0
+    if liquidated_here:
+        crossed = packed._hi(liquidation)
     if mode != FREE:
         limits: uint256 = self._limits
         if mode == OPENING:
             size: uint256 = fixed_point._abs(base_delta)
             assert size * WAD <= base * packed._hi(limits), "vamm: trade too large"
-        price: uint256 = new_quote * WAD // new_base
-        move: uint256 = 0
-        if price > reference:
-            move = price - reference
-        else:
-            move = reference - price
-        if move * WAD > reference * packed._lo(limits):
+        move: uint256 = self._distance(price, reference)
+        # beyond the limit and further from the reference than before the trade
+        if move * WAD > reference * packed._lo(limits) and move > self._distance(
+            before, reference
+        ):
             assert mode == LIQUIDATION, "vamm: price move limit"
-            assert self._crossed_block != block.number, (
+            assert crossed == 0, (
                 "vamm: price move limit already crossed by a liquidation in this block"
             )
-            self._crossed_block = block.number
+            crossed = 1
+    if mode == LIQUIDATION:
+        self._liquidation = packed._pack(block.number, crossed)
     self._reserves = packed._pack(new_base, new_quote)
     log IVamm.Swap(
         base_delta=base_delta, quote_amount=amount, base_reserve=new_base, quote_reserve=new_quote
     )
-    return amount
+    return amount, price
 
 
 @external
@@ -240,6 +293,14 @@ def _set_limits(price_move_limit_: uint256, max_trade_ratio_: uint256):
     assert max_trade_ratio_ <= MAX_TRADE_RATIO, "vamm: max trade ratio too high"
     self._limits = packed._pack(price_move_limit_, max_trade_ratio_)
     log IVamm.LimitsSet(price_move_limit=price_move_limit_, max_trade_ratio=max_trade_ratio_)
+
+
+@internal
+@pure
+def _distance(a: uint256, b: uint256) -> uint256:
+    if a > b:
+        return a - b
+    return b - a
 
 
 @internal

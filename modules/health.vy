@@ -3,8 +3,15 @@
 """
 @title health
 @notice The margin-health rules shared by the ClearingHouse (which acts on them) and the Lens
-        (which reports them), so both always agree: the valuation that counts for liquidation,
-        the maintenance test and the size of a partial liquidation.
+        (which reports them), so both always agree. A position is valued two ways: at the vAMM
+        exit value (the quote closing it now would fetch, price impact included), which anyone
+        can move within a block, and at the oracle price, which nobody can. Which valuation
+        counts depends on who benefits when the check passes:
+        * a check that lets risk grow or value leave (opening, increasing, flipping, removing
+          margin) must pass under both, i.e. under the one less favourable to the trader, and
+          positive unrealised PnL never counts (`_meets_initial`);
+        * a check that takes a position away from its owner (liquidation) must hold under both,
+          i.e. under the one more favourable to the trader (`_liquidatable`).
 @dev Amounts are 18-decimal quote, sizes 18-decimal base, ratios WAD. Comparisons are exact
      (cross-multiplied, no division), so "exactly at the maintenance ratio" is not liquidatable.
 """
@@ -27,6 +34,42 @@ def _pnl(size: int256, open_notional: uint256, exit_notional: uint256) -> int256
 
 @internal
 @pure
+def _oracle_notional(size: int256, index_price: uint256) -> uint256:
+    """
+    @dev |size| · index price: a long's rounds down, a short's up (both against the trader).
+    """
+    return fixed_point._mul_div(fixed_point._abs(size), index_price, WAD, size < 0)
+
+
+@internal
+@pure
+def _meets_initial(
+    equity: int256,
+    size: int256,
+    open_notional: uint256,
+    vamm_exit: uint256,
+    index_price: uint256,
+    imr: uint256,
+) -> bool:
+    """
+    @dev equity + min(unrealised PnL, 0) ≥ ⌈imr · notional⌉ at the vAMM exit value and at the
+         oracle price, each with its own notional.
+    """
+    oracle_exit: uint256 = self._oracle_notional(size, index_price)
+    return self._covers(
+        equity, self._pnl(size, open_notional, vamm_exit), vamm_exit, imr
+    ) and self._covers(equity, self._pnl(size, open_notional, oracle_exit), oracle_exit, imr)
+
+
+@internal
+@pure
+def _covers(equity: int256, pnl: int256, notional: uint256, ratio: uint256) -> bool:
+    required: uint256 = fixed_point._mul_div(notional, ratio, WAD, True)
+    return equity + min(pnl, 0) >= convert(required, int256)
+
+
+@internal
+@pure
 def _valuations(
     equity: int256, size: int256, open_notional: uint256, vamm_exit: uint256, index_price: uint256
 ) -> (int256, int256, uint256):
@@ -35,7 +78,7 @@ def _valuations(
          notional). `equity` is the margin after funding, negative when funding left bad debt.
          The oracle notional of a long rounds down, of a short up.
     """
-    oracle_exit: uint256 = fixed_point._mul_div(fixed_point._abs(size), index_price, WAD, size < 0)
+    oracle_exit: uint256 = self._oracle_notional(size, index_price)
     return (
         equity + self._pnl(size, open_notional, vamm_exit),
         equity + self._pnl(size, open_notional, oracle_exit),

@@ -14,10 +14,10 @@ def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 
 
 
 def crash(house, vamm, feed, pusher, market_id: int, price: int) -> None:
-    """Both prices a liquidation checks move to about `price`: the oracle exactly, the vAMM's
-    mark through `pusher`'s trade."""
-    push_mark(house, vamm, pusher, market_id, price)
+    """Both prices a liquidation checks move to about `price`: spot first (the oracle exactly),
+    then the vAMM's mark follows through `pusher`'s trades."""
     set_index(feed, price, pusher)
+    push_mark(house, vamm, pusher, market_id, price)
 
 
 def market_model(house, vamm, market_id: int, traders) -> model.MarketModel:

@@ -136,7 +136,7 @@ def _liquidations(d: Deployment, rounds: int) -> dict[str, list[int]]:
     gas: dict[str, list[int]] = defaultdict(list)
     house, vault, token, eth, feed = d.clearing_house, d.vault, d.token, d.vamms[0], d.feeds[0]
     keeper, pusher = accounts[4], accounts.add()
-    house.set_caps(0, 20_000 * WAD, 10_000 * WAD, 10 * WAD, {"from": accounts[0]})  # the pusher
+    house.set_caps(0, 9_999 * WAD, 9_999 * WAD, 10 * WAD, {"from": accounts[0]})  # the pusher
     actions.fund(token, vault, pusher, 1_000_000 * 10**6)
     start = feed.latestRoundData()[1]
     for _ in range(rounds):

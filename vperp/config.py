@@ -67,6 +67,7 @@ class MarketParams:
     oracle: OracleParams
     funding: FundingParams | None = None
     liquidation: LiquidationParams | None = None
+    oracle_band: int = 0  # WAD of the index; 0: the contract's default (10 %)
 
     @property
     def quote_reserve(self) -> int:
@@ -154,8 +155,18 @@ def _market(raw: dict) -> MarketParams:
         raise ConfigError(f"market {name}: price and base_reserve must be positive")
     if not oracle_params.min_price <= values["price"] <= oracle_params.max_price:
         raise ConfigError(f"market {name}: price outside the oracle bounds")
+    if values["max_open_interest"] >= values["base_reserve"]:
+        raise ConfigError(f"market {name}: max_open_interest must stay below base_reserve")
+    band = to_wad(raw.get("oracle_band", 0))
+    if band and not 0.005 * 10**18 <= band <= 0.5 * 10**18:
+        raise ConfigError(f"market {name}: oracle_band must lie in [0.005, 0.5]")
     return MarketParams(
-        name=name, oracle=oracle_params, funding=funding, liquidation=liquidation, **values
+        name=name,
+        oracle=oracle_params,
+        funding=funding,
+        liquidation=liquidation,
+        oracle_band=band,
+        **values,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from brownie import (
     ClearingHouse,
     HouseAdmin,
+    HouseKeeper,
     Lens,
     MockAggregator,
     MockERC20,
@@ -53,6 +54,7 @@ class Deployment:
             "oracle": self.oracle.address,
             "clearing_house": self.clearing_house.address,
             "house_admin": self.clearing_house.admin(),
+            "house_keeper": self.clearing_house.keeper(),
             "lens": self.lens.address,
             "markets": {
                 name: {"id": i, "vamm": v.address, "feed": f.address}
@@ -64,15 +66,20 @@ class Deployment:
 
 
 def house_contract(address: str) -> Contract:
-    """The ClearingHouse at `address`, with the events its administration functions emit.
+    """The ClearingHouse at `address`, with the events of its administration and keeper
+    operations.
 
-    Those run in HouseAdmin by delegatecall, so their events come from the ClearingHouse's
-    address, but the compiler lists in an ABI only the events a contract logs itself."""
-    known = {(e["type"], e.get("name")) for e in ClearingHouse.abi}
-    extra = [
-        e for e in HouseAdmin.abi if e["type"] == "event" and (e["type"], e["name"]) not in known
-    ]
-    return Contract.from_abi("ClearingHouse", address, ClearingHouse.abi + extra)
+    Those run in HouseAdmin and HouseKeeper by delegatecall, so their events come from the
+    ClearingHouse's address, but the compiler lists in an ABI only the events a contract logs
+    itself."""
+    abi = list(ClearingHouse.abi)
+    known = {e.get("name") for e in abi if e["type"] == "event"}
+    for extension in (HouseAdmin, HouseKeeper):
+        for e in extension.abi:
+            if e["type"] == "event" and e["name"] not in known:
+                abi.append(e)
+                known.add(e["name"])
+    return Contract.from_abi("ClearingHouse", address, abi)
 
 
 def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
@@ -100,11 +107,12 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
     token = _collateral(params, deployer)
     oracle = OracleAdapter.deploy(tx)
     # Vault and ClearingHouse reference each other through immutables: predict the house address
-    # (after the vault and the house's admin extension).
-    house_address = deployer.get_deployment_address(deployer.nonce + 2)
+    # (after the vault and the house's administration and keeper extensions).
+    house_address = deployer.get_deployment_address(deployer.nonce + 3)
     vault = Vault.deploy(token, house_address, tx)
     admin = HouseAdmin.deploy(vault, oracle, tx)
-    house = ClearingHouse.deploy(vault, oracle, guardian, admin, tx)
+    keeper = HouseKeeper.deploy(vault, oracle, tx)
+    house = ClearingHouse.deploy(vault, oracle, guardian, admin, keeper, tx)
     assert house.address == house_address, "clearing house landed at an unexpected address"
     house = house_contract(house.address)
     if params.insurance_floor:
@@ -135,6 +143,8 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
             m.min_position_notional,
             tx,
         )
+        if m.oracle_band:
+            house.set_oracle_band(market_id, m.oracle_band, tx)
         if m.funding:
             f = m.funding
             house.set_funding_params(market_id, f.period, f.max_rate_per_hour, f.max_interval, tx)

@@ -94,6 +94,10 @@ class MarketModel:
     reward_floor: int = 0
     shortfall: int = 0  # recorded: every amount the insurance fund could not pay
     outstanding: int = 0  # not socialised
+    oracle_band: int = WAD // 10
+    funding_per_hour: int = 0  # funding per unit of base per hour at the rate in force
+    accrued_valid: int = 0  # oracle Σ valid seconds when funding was last accrued
+    valid_cap: int = 0  # Σ valid seconds up to which the rate in force is charged
 
     def position(self, trader: str) -> PositionModel:
         return self.positions.setdefault(trader, PositionModel())
@@ -104,17 +108,43 @@ class MarketModel:
 
     def settle_funding(self, p: PositionModel) -> tuple[int, int]:
         """Apply a position's pending funding: (funding paid (> 0) or received, bad debt)."""
+        equity, owed = self.apply_funding(p)
+        if equity >= 0:
+            p.margin = equity
+            return owed, 0
+        p.margin = 0
+        return owed, -equity
+
+    def apply_funding(self, p: PositionModel) -> tuple[int, int]:
+        """Settle a position's funding into a signed equity, without deciding bad debt:
+        (equity = margin − owed, owed) (`funding._apply`); p.margin is left to the caller."""
         owed = position_funding(p.size, self.side_index(p.size) - p.last_index)
         p.last_index = self.side_index(p.size)
-        if owed <= 0:
-            p.margin -= owed
-            return owed, 0
-        if owed <= p.margin:
-            p.margin -= owed
-            return owed, 0
-        bad = owed - p.margin
-        p.margin = 0
-        return owed, bad
+        return p.margin - owed, owed
+
+    @property
+    def open_interest(self) -> tuple[int, int]:
+        longs = sum(q.size for q in self.positions.values() if q.size > 0)
+        shorts = -sum(q.size for q in self.positions.values() if q.size < 0)
+        return longs, shorts
+
+    def accrue(self, valid: int, fund: int) -> int:
+        """Charge the rate in force up to the oracle's Σ valid seconds `valid` (capped); returns
+        the insurance fund's delta (`funding._accrue_to`)."""
+        if self.funding_per_hour == 0:
+            return 0
+        upto = min(valid, self.valid_cap)
+        if upto <= self.accrued_valid:
+            return 0
+        per_unit = mul_div_signed(self.funding_per_hour, upto - self.accrued_valid, HOUR, False)
+        self.accrued_valid = upto
+        if per_unit == 0:
+            return 0
+        longs, shorts = self.open_interest
+        long_f, short_f, delta = split_funding(per_unit, longs, shorts, fund)
+        self.cum_long += long_f
+        self.cum_short += short_f
+        return delta
 
     def value(self, p: PositionModel) -> tuple[int, int]:
         """(exit notional, unrealised PnL) at the vAMM exit price."""
@@ -141,6 +171,7 @@ class MarketModel:
             reward_floor=info["keeper_reward_floor"],
             shortfall=info["shortfall"],
             outstanding=info["outstanding_shortfall"],
+            oracle_band=info["oracle_band"],
         )
 
 
@@ -160,77 +191,130 @@ class TradeResult:
 
 
 def trade(
-    market: MarketModel, trader: str, base_delta: int, margin_in: int, fund: int = 0
+    market: MarketModel,
+    trader: str,
+    base_delta: int,
+    margin_in: int,
+    fund: int = 0,
+    index_price: int = 0,
+    accrual: int = 0,
 ) -> TradeResult:
-    """Mirror of `ClearingHouse._trade` (without limits and caps, which the tests keep inside);
-    `fund` is the insurance fund before the trade, used when it leaves bad debt."""
+    """Mirror of `trading._trade` (without the vAMM's and the caps' limits, which the tests keep
+    inside); `fund` is the insurance fund before the trade, `index_price` the oracle price (for
+    opening trades), `accrual` the insurance delta of the market's funding accrual, already
+    applied to the market's indices by `MarketModel.accrue`."""
     p = market.position(trader)
     res = TradeResult()
     margin_before = p.margin
-    res.funding, res.bad_debt = market.settle_funding(p)
-    res.margin_delta = p.margin - margin_before
     size = p.size
     reducing = 0
     if size and (size > 0) != (base_delta > 0):
         reducing = min(abs(base_delta), abs(size))
     opening = abs(base_delta) - reducing
+    if not opening and margin_in:
+        raise ModelRevert("ch: margin only with an opening trade")
+    equity, res.funding = market.apply_funding(p)
     sign = 1 if base_delta > 0 else -1
     if reducing:
         quote = market.vamm.swap(sign * reducing)
         res.quote = quote
-        if size > 0:
-            released = mul_div(p.open_notional, reducing, abs(size), True)
-            pnl = quote - released
-        else:
-            released = mul_div(p.open_notional, reducing, abs(size), False)
-            pnl = released - quote
+        released = mul_div(p.open_notional, reducing, abs(size), size > 0)
+        realised = pnl(size, released, quote)
         fee = mul_div(quote, market.fee_rate, WAD, True)
         p.size += sign * reducing
         p.open_notional -= released
-        available = p.margin + pnl
+        available = equity + realised
         if p.size == 0:
-            payout = 0
             if available >= fee:
-                payout = available - fee
+                res.free_delta = available - fee
             elif available >= 0:
                 fee = available
             else:
                 fee = 0
-                res.bad_debt += -available
-            res.free_delta = payout
-            res.margin_delta -= p.margin
-            p.margin = 0
+                res.bad_debt = -available
+            equity = 0
         else:
-            left = available - fee
-            if left < 0:
+            equity = available - fee
+            if equity < 0:
                 raise ModelRevert("ch: reduce leaves negative margin, close instead")
-            res.margin_delta += left - p.margin
-            p.margin = left
         res.fee = fee
-        res.realised = pnl
+        res.realised = realised
     if opening:
         quote = market.vamm.swap(sign * opening)
+        mark_after = market.vamm.mark
+        if sign > 0 and mark_after * WAD > index_price * (WAD + market.oracle_band):
+            raise ModelRevert("ch: mark would leave the oracle band")
+        if sign < 0 and mark_after * WAD < index_price * (WAD - market.oracle_band):
+            raise ModelRevert("ch: mark would leave the oracle band")
         res.quote += quote
         fee = mul_div(quote, market.fee_rate, WAD, True)
         p.size += sign * opening
         p.open_notional += quote
-        p.margin += margin_in
+        equity += margin_in
         res.free_delta -= margin_in + fee
-        res.margin_delta += margin_in
         res.fee += fee
-        exit_notional, pnl = market.value(p)
-        required = mul_div(exit_notional, market.imr, WAD, True)
-        if p.margin + min(pnl, 0) < required:
+        vamm_exit = market.vamm.quote_for(-p.size)[0]
+        if not meets_initial(equity, p.size, p.open_notional, vamm_exit, index_price, market.imr):
             raise ModelRevert("ch: margin below initial requirement")
     if p.size and p.open_notional < market.min_notional:
         raise ModelRevert("ch: position below minimum notional")
+    p.margin = equity
+    res.margin_delta = p.margin - margin_before
     p.last_index = market.side_index(p.size)
-    res.insurance_delta = mul_div(res.fee, market.insurance_share, WAD, False)
-    res.fee_delta = res.fee - res.insurance_delta
+    fee_share = mul_div(res.fee, market.insurance_share, WAD, False)
+    res.insurance_delta = accrual + fee_share
+    res.fee_delta = res.fee - fee_share
     if res.bad_debt:
         covered, _ = cover_bad_debt(market, res.bad_debt, fund + res.insurance_delta)
         res.insurance_delta -= covered
     return res
+
+
+def oracle_notional(size: int, index_price: int) -> int:
+    """|size| · index price, a long's rounded down, a short's up (`health._oracle_notional`)."""
+    return mul_div(abs(size), index_price, WAD, size < 0)
+
+
+def meets_initial(
+    equity: int, size: int, open_notional: int, vamm_exit: int, index_price: int, imr: int
+) -> bool:
+    """equity + min(PnL, 0) ≥ ⌈imr · notional⌉ at both valuations (`health._meets_initial`)."""
+    oracle_exit = oracle_notional(size, index_price)
+    return all(
+        equity + min(pnl(size, open_notional, notional), 0) >= mul_div(notional, imr, WAD, True)
+        for notional in (vamm_exit, oracle_exit)
+    )
+
+
+def margin_change(
+    market: MarketModel, trader: str, amount: int, index_price: int, fund: int, accrual: int = 0
+) -> tuple[int, int, int]:
+    """Mirror of `margin._add` (amount > 0) and `margin._remove` (amount < 0): (funding owed,
+    bad debt, insurance delta)."""
+    p = market.position(trader)
+    if p.size == 0:
+        raise ModelRevert("ch: no position")
+    trial = PositionModel(p.size, p.open_notional, p.margin, p.last_index)
+    equity, owed = market.apply_funding(trial)
+    equity += amount
+    debt = 0
+    if amount < 0:
+        if equity < 0:
+            raise ModelRevert("ch: amount exceeds margin")
+        vamm_exit = market.vamm.quote_for(-p.size)[0]
+        if not meets_initial(
+            equity, p.size, p.open_notional, vamm_exit, index_price, market.imr
+        ):
+            raise ModelRevert("ch: margin below initial requirement")
+    elif equity < 0:
+        debt, equity = -equity, 0
+    trial.margin = equity
+    market.positions[trader] = trial
+    insurance = accrual
+    if debt:
+        covered, _ = cover_bad_debt(market, debt, fund + insurance)
+        insurance -= covered
+    return owed, debt, insurance
 
 
 # --- liquidation -------------------------------------------------------------------------------
@@ -319,34 +403,44 @@ def cover_bad_debt(market: MarketModel, amount: int, fund: int) -> tuple[int, in
     return covered, socialised
 
 
-def liquidate(market: MarketModel, trader: str, index_price: int, fund: int) -> LiquidationResult:
-    """Mirror of `ClearingHouse.liquidate`; `fund` is the insurance fund before it."""
+def liquidate(
+    market: MarketModel, trader: str, index_price: int, fund: int, accrual: int = 0
+) -> LiquidationResult:
+    """Mirror of `liquidation._liquidate`; `fund` is the insurance fund before it, `accrual` the
+    insurance delta of the market's funding accrual (already applied by `MarketModel.accrue`)."""
     p = market.position(trader)
     if p.size == 0:
         raise ModelRevert("ch: no position")
     res = LiquidationResult()
     margin_before = p.margin
-    res.funding, debt = market.settle_funding(p)
-    eq = p.margin - debt
+    eq, res.funding = market.apply_funding(p)
     size, size_abs = p.size, abs(p.size)
     vamm_exit = market.vamm.quote_for(-size)[0]
     value, oracle_value, oracle_exit = valuations(eq, size, p.open_notional, vamm_exit, index_price)
     if not (below(value, vamm_exit, market.mmr) and below(oracle_value, oracle_exit, market.mmr)):
         raise ModelRevert("ch: position is not liquidatable")
+    target = market.mmr + market.buffer
     amount = size_abs
-    if not below(value, vamm_exit, market.penalty):
-        amount = partial_amount(
-            size_abs, value, vamm_exit, market.mmr + market.buffer, market.penalty
+    if not (
+        below(value, vamm_exit, market.penalty) or below(oracle_value, oracle_exit, market.penalty)
+    ):
+        amount = max(
+            partial_amount(size_abs, value, vamm_exit, target, market.penalty),
+            partial_amount(size_abs, oracle_value, oracle_exit, target, market.penalty),
         )
-        if (
-            amount < size_abs
-            and p.open_notional * (size_abs - amount) < market.min_notional * size_abs
+        if amount < size_abs and not _rest_is_safe(
+            market, size, p.open_notional, eq, vamm_exit, index_price, amount
         ):
             amount = size_abs
     res.closed = -amount if size > 0 else amount
     res.quote = market.vamm.swap(res.closed)
+    fair = oracle_notional(res.closed, index_price)
+    if size > 0 and res.quote * WAD < fair * (WAD - market.oracle_band):
+        raise ModelRevert("ch: liquidation fill outside the oracle band")
+    if size < 0 and res.quote * WAD > fair * (WAD + market.oracle_band):
+        raise ModelRevert("ch: liquidation fill outside the oracle band")
     released = mul_div(p.open_notional, amount, size_abs, size > 0)
-    res.realised = res.quote - released if size > 0 else released - res.quote
+    res.realised = pnl(size, released, res.quote)
     available = eq + res.realised
     penalty = max(mul_div(res.quote, market.penalty, WAD, True), market.reward_floor)
     collected = min(penalty, max(available, 0))
@@ -362,15 +456,44 @@ def liquidate(market: MarketModel, trader: str, index_price: int, fund: int) -> 
         left = 0
     p.margin = left
     p.last_index = market.side_index(size)
-    if insurance < 0 and fund + insurance < 0:
-        reward = collected + fund
-        insurance = -fund
-    if res.bad_debt:
-        res.covered, res.socialised = cover_bad_debt(market, res.bad_debt, fund + insurance)
-        insurance -= res.covered
-    res.penalty, res.reward, res.insurance_delta = collected, reward, insurance
+    if insurance < 0 or res.bad_debt:
+        if fund + accrual + insurance < 0:
+            reward = collected + fund + accrual
+            insurance = -(fund + accrual)
+        if res.bad_debt:
+            res.covered, res.socialised = cover_bad_debt(
+                market, res.bad_debt, fund + accrual + insurance
+            )
+            insurance -= res.covered
+    res.penalty, res.reward, res.insurance_delta = collected, reward, accrual + insurance
     res.margin_delta = left - margin_before
     return res
+
+
+def _rest_is_safe(
+    market: MarketModel,
+    size: int,
+    open_notional: int,
+    eq: int,
+    vamm_exit: int,
+    index_price: int,
+    amount: int,
+) -> bool:
+    """Whether closing `amount` leaves the rest at or above maintenance + buffer at both
+    valuations and above the minimum notional (`liquidation._rest_is_safe`)."""
+    slice_ = -amount if size > 0 else amount
+    rest = size + slice_
+    quote = market.vamm.quote_for(slice_)[0]
+    released = mul_div(open_notional, amount, abs(size), size > 0)
+    rest_notional = open_notional - released
+    if rest_notional < market.min_notional:
+        return False
+    penalty = max(mul_div(quote, market.penalty, WAD, True), market.reward_floor)
+    left = eq + pnl(size, released, quote) - penalty
+    rest_exit = vamm_exit - quote
+    value, oracle_value, oracle_exit = valuations(left, rest, rest_notional, rest_exit, index_price)
+    target = market.mmr + market.buffer
+    return not (below(value, rest_exit, target) or below(oracle_value, oracle_exit, target))
 
 
 def liquidation_price(size: int, open_notional: int, margin: int, mmr: int) -> int:

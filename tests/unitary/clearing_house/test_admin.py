@@ -61,6 +61,11 @@ def test_set_risk_params__unknown_market__reverts(house, owner):
         ((10 * WAD, 11 * WAD, WAD), "ch: max position above open interest cap"),
         ((10 * WAD, 5 * WAD, 0), "ch: min position notional out of bounds"),
         ((10 * WAD, 5 * WAD, 10**6 * WAD + 1), "ch: min position notional out of bounds"),
+        # the ETH-USD vAMM starts with 10,000 base: a short as large could never be bought back
+        (
+            (10_000 * WAD, 5 * WAD, WAD),
+            "ch: open interest cap must stay below the vAMM's base reserve",
+        ),
     ],
 )
 def test_set_caps__out_of_bounds__reverts(house, owner, caps, message):

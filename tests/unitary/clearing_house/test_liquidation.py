@@ -17,7 +17,7 @@ MARGIN = 2100 * WAD
 @pytest.fixture
 def pusher(house, token, vault, other_trader, owner):
     """`other_trader`, funded and allowed to hold the large short that moves the vAMM."""
-    house.set_caps(0, 20_000 * WAD, 10_000 * WAD, 10 * WAD, {"from": owner})
+    house.set_caps(0, 9_999 * WAD, 9_999 * WAD, 10 * WAD, {"from": owner})
     actions.fund(token, vault, other_trader, 1_000_000 * USDC)
     return other_trader
 
@@ -255,8 +255,10 @@ def test_liquidate__crosses_the_price_move_limit_once_per_block(
     victims = accounts[6:8]
     for v in victims:
         actions.fund(token, vault, v, 200_000 * 10**6)
-        actions.trade(house, eth, v, 0, 200 * WAD, 45_000 * WAD, slippage=0.3)
+        set_index(feeds[0], eth.mark_price(), pusher)  # spot is where the vAMM is
+        actions.trade(house, eth, v, 0, 200 * WAD, 55_000 * WAD, slippage=0.3)
         chain.mine()
+    set_index(feeds[0], 1750 * WAD, pusher)
     push_mark(house, eth, pusher, 0, 1750 * WAD)
     set_index(feeds[0], eth.mark_price(), pusher)
     eth.set_limits(WAD // 100, WAD // 10, {"from": accounts[0]})

@@ -31,12 +31,21 @@ def test_add_margin__more_than_free__reverts(house, eth, funded, trader):
         house.add_margin(0, 10**6 * WAD, {"from": trader})
 
 
+def removable_under_both(p, index):
+    """The most a long can take out: margin + min(PnL, 0) − ⌈10 % × notional⌉ at the vAMM exit
+    value and at the oracle price (its notional rounded down), whichever is less."""
+    oracle_notional = p["size"] * index // WAD
+    at_vamm = p["margin"] + min(p["unrealised_pnl"], 0) - -(-p["exit_notional"] // 10)
+    at_oracle = (
+        p["margin"] + min(oracle_notional - p["open_notional"], 0) - -(-oracle_notional // 10)
+    )
+    return min(at_vamm, at_oracle)
+
+
 def test_remove_margin__down_to_initial_requirement(house, vault, eth, funded, trader):
     actions.trade(house, eth, trader, 0, WAD, 400 * WAD)
     p = house.position(trader, 0)
-    required = -(-p["exit_notional"] // 10)  # 10 % initial margin, rounded up
-    loss = min(p["unrealised_pnl"], 0)
-    removable = p["margin"] + loss - required
+    removable = removable_under_both(p, 2000 * WAD)  # the feed answers 2,000
     with brownie.reverts("ch: margin below initial requirement"):
         house.remove_margin(0, removable + 1, {"from": trader})
     free = vault.free_collateral(trader)
@@ -49,9 +58,9 @@ def test_remove_margin__positive_pnl_does_not_count(house, eth, funded, trader, 
     actions.trade(house, eth, other_trader, 0, 50 * WAD, 20_000 * WAD)  # price up: trader in profit
     p = house.position(trader, 0)
     assert p["unrealised_pnl"] > 0
-    required = -(-p["exit_notional"] // 10)
     # with the profit counted the trader could take out far more; without it, only this much
-    removable = p["margin"] - required
+    removable = removable_under_both(p, 2000 * WAD)
+    assert removable <= p["margin"] - -(-p["exit_notional"] // 10)
     with brownie.reverts("ch: margin below initial requirement"):
         house.remove_margin(0, removable + 1, {"from": trader})
     house.remove_margin(0, removable, {"from": trader})

@@ -51,7 +51,7 @@ def test_positions__liquidatable_flags_match_what_liquidate_does(
     """Four longs of rising leverage, then a crash of both prices: the Lens flags exactly those
     the model calls liquidatable, liquidate succeeds on each flagged one and reverts on the rest;
     an invalid oracle price flags nobody (liquidate needs it)."""
-    house.set_caps(0, 20_000 * WAD, 10_000 * WAD, 10 * WAD, {"from": owner})
+    house.set_caps(0, 9_999 * WAD, 9_999 * WAD, 10 * WAD, {"from": owner})
     traders = accounts[5:9]
     pusher = accounts[3]
     actions.fund(token, vault, pusher, 1_000_000 * USDC)
