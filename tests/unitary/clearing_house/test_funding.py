@@ -1,5 +1,11 @@
-"""Funding: settlement math, clamps, missed periods, the one-block spike bound, conservation,
-the capped side when the insurance fund is small, and lazy per-position settlement."""
+"""Funding (modules/funding.vy): the settlement measures the rate, which is then charged per
+valid index second until the next one; clamps, late settlements, invalid index stretches, the
+one-block spike bound, conservation, the capped side when the insurance fund is small, and the
+settlement of each position on its next touch.
+
+Expected values come from the exact model (vperp.model) fed with chain inputs the ClearingHouse
+does not compute: the TWAPs of the event, open interest, the oracle adapter's count of valid
+seconds at a block, the insurance fund."""
 
 from fractions import Fraction
 
@@ -18,39 +24,73 @@ def settle(house, market_id=0, who=None):
     return tx.events["FundingSettled"], tx
 
 
+def valid_at(oracle, market_id, block):
+    """The oracle adapter's Σ valid seconds at the end of `block`."""
+    return oracle.cumulative(market_id, block_identifier=block)[1]
+
+
+def market_model(house, eth, market_id=0):
+    """The market's funding state as the model sees it (rate, clocks and indices)."""
+    info = house.market(market_id)
+    return model.MarketModel.from_chain(info, eth)
+
+
+def expected_rate(house, ev, market_id=0):
+    """(premium, rate, funding per hour) the settlement's TWAPs call for."""
+    info = house.market(market_id)
+    premium, rate = model.funding_rate(ev["mark_twap"], ev["index_twap"], info["max_funding_rate"])
+    return premium, rate, model.mul_div_signed(rate, ev["index_twap"], WAD, False)
+
+
 @pytest.fixture
 def fresh(house, advance):
-    """A settlement right now, so the next interval starts from a known clock."""
+    """A settlement right now on both markets, so the next interval starts from a known clock."""
     advance(HOUR)
     settle(house)
     settle(house, 1)
     return house
 
 
-def expected_settlement(house, ev, market_id=0):
-    info = house.market(market_id)
-    premium, rate = model.funding_rate(ev["mark_twap"], ev["index_twap"], info["max_funding_rate"])
-    return premium, rate, model.funding_per_unit(rate, ev["charged_seconds"], ev["index_twap"])
-
-
-def test_settle__positive_premium__longs_pay_shorts_receive(
-    fresh, eth, advance, funded, trader, other_trader
-):
+@pytest.fixture
+def charging(fresh, eth, advance, funded, trader, other_trader):
+    """Longs 3 ETH, shorts 1 ETH, one hour measured: a positive rate is in force."""
     house = fresh
     actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
     actions.trade(house, eth, other_trader, 0, -WAD, 1_000 * WAD)
     advance(HOUR)
-    ev, _ = settle(house)
-    premium, rate, per_unit = expected_settlement(house, ev)
+    ev, tx = settle(house)
+    assert ev["funding_per_hour"] > 0
+    return house, ev, tx
+
+
+def test_settle__measures_the_rate_over_the_interval(charging):
+    house, ev, _ = charging
+    premium, rate, per_hour = expected_rate(house, ev)
     assert ev["mark_twap"] > ev["index_twap"] == 2000 * WAD
-    assert (ev["premium"], ev["rate"]) == (premium, rate) and rate > 0
-    assert ev["long_funding"] == ev["short_funding"] == per_unit > 0
-    # the vAMM is short the 2 ETH imbalance: the fund receives what it collects
-    assert ev["insurance_delta"] == model.mul_div(per_unit, 3 * WAD, WAD, False) - model.mul_div(
-        per_unit, WAD, WAD, True
-    )
-    assert house.pending_funding(trader, 0) == model.position_funding(3 * WAD, per_unit) > 0
-    assert house.pending_funding(other_trader, 0) == model.position_funding(-WAD, per_unit) < 0
+    assert (ev["premium"], ev["rate"], ev["funding_per_hour"]) == (premium, rate, per_hour)
+    assert ev["charged_seconds"] == ev["elapsed"]  # the index was valid all along
+    assert house.market(0)["funding_per_hour"] == per_hour
+
+
+def test_accrual__charges_the_rate_per_valid_second_and_the_fund_takes_the_imbalance(
+    charging, eth, oracle, vault, advance, trader, other_trader
+):
+    house, first, first_tx = charging
+    before = house.market(0)
+    fund = vault.insurance_fund()
+    advance(HOUR)
+    ev, tx = settle(house)
+    seconds = valid_at(oracle, 0, tx.block_number) - valid_at(oracle, 0, first_tx.block_number)
+    assert seconds == ev["charged_seconds"] >= HOUR
+    per_unit = model.mul_div_signed(first["funding_per_hour"], seconds, HOUR, False)
+    long_f, short_f, delta = model.split_funding(per_unit, 3 * WAD, WAD, fund)
+    after = house.market(0)
+    assert after["cumulative_long_funding"] - before["cumulative_long_funding"] == long_f
+    assert after["cumulative_short_funding"] - before["cumulative_short_funding"] == short_f
+    assert ev["insurance_delta"] == delta > 0  # the vAMM is short the 2 ETH imbalance
+    assert vault.insurance_fund() == fund + delta
+    assert house.pending_funding(trader, 0) == model.position_funding(3 * WAD, long_f) > 0
+    assert house.pending_funding(other_trader, 0) == model.position_funding(-WAD, short_f) < 0
 
 
 def test_settle__negative_premium__shorts_pay(fresh, eth, advance, funded, trader):
@@ -58,17 +98,20 @@ def test_settle__negative_premium__shorts_pay(fresh, eth, advance, funded, trade
     actions.trade(house, eth, trader, 0, -3 * WAD, 2_000 * WAD)
     advance(HOUR)
     ev, _ = settle(house)
-    assert ev["rate"] < 0 and ev["short_funding"] < 0
+    assert ev["rate"] < 0 and ev["funding_per_hour"] < 0
+    advance(HOUR)
+    settle(house)
     assert house.pending_funding(trader, 0) > 0  # the short pays
 
 
 def test_settle__clamped_at_max_rate(fresh, eth, advance, funded, trader):
     house = fresh
-    actions.trade(house, eth, trader, 0, 200 * WAD, 50_000 * WAD)  # mark +4 %: premium/24 > 0.1 %
+    actions.trade(house, eth, trader, 0, 150 * WAD, 50_000 * WAD)  # mark +3 %: premium/24 > 0.1 %
     advance(HOUR)
     ev, _ = settle(house)
     assert ev["premium"] // 24 > WAD // 1000
     assert ev["rate"] == WAD // 1000
+    assert ev["funding_per_hour"] == ev["index_twap"] // 1000
 
 
 def test_settle__too_early__reverts(fresh):
@@ -86,60 +129,63 @@ def test_settle__permissionless(fresh, advance, keeper):
     fresh.settle_funding(0, {"from": keeper})
 
 
-def test_settle__missed_periods_charged_for_real_elapsed_time(fresh, eth, advance, funded, trader):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
-    advance(3 * HOUR)
-    ev, _ = settle(house)
-    assert ev["charged_seconds"] == ev["elapsed"] >= 3 * HOUR
-    _, _, per_unit = expected_settlement(house, ev)
-    assert ev["long_funding"] == per_unit
-
-
-def test_settle__missed_periods_capped_at_max_interval(fresh, eth, advance, funded, trader):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
-    advance(10 * HOUR, step=1800)
-    ev, _ = settle(house)
-    assert ev["elapsed"] >= 10 * HOUR
-    assert ev["charged_seconds"] == 8 * HOUR
-
-
-def test_settle__invalid_index_in_interval__charges_nothing(
-    fresh, eth, feeds, funded, trader, owner
+def test_late_settlement__charges_the_real_time_up_to_max_interval(
+    charging, oracle, advance, vault
 ):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
+    house, first, first_tx = charging
     before = house.market(0)
-    chain.sleep(2 * HOUR)  # nobody pokes: the feed's answer outlives its 1 h heartbeat
-    feeds[0].set_answer(2000 * 10**8, {"from": owner})
-    ev, _ = settle(house)
-    assert ev["charged_seconds"] == 0 and ev["rate"] == 0 and ev["long_funding"] == 0
-    after = house.market(0)
-    assert after["cumulative_long_funding"] == before["cumulative_long_funding"]
-    assert after["last_funding_time"] > before["last_funding_time"]  # the interval is consumed
+    fund = vault.insurance_fund()
+    advance(10 * HOUR, step=1800)
+    ev, tx = settle(house)
+    assert ev["elapsed"] >= 10 * HOUR
+    seconds = valid_at(oracle, 0, tx.block_number) - valid_at(oracle, 0, first_tx.block_number)
+    assert seconds >= 10 * HOUR
+    per_unit = model.mul_div_signed(first["funding_per_hour"], 8 * HOUR, HOUR, False)  # the cap
+    long_f, _, _ = model.split_funding(per_unit, 3 * WAD, WAD, fund)
+    assert house.market(0)["cumulative_long_funding"] - before["cumulative_long_funding"] == long_f
 
 
-def test_settle__invalid_index_now__charges_nothing(
-    fresh, eth, feeds, advance, funded, trader, owner
+def test_invalid_index__charges_nothing_while_invalid_and_resumes(
+    charging, oracle, feeds, owner, vault
 ):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
+    """Nobody publishes for two hours: the 1 h heartbeat runs out, the stale stretch is neither
+    charged nor measured, the rest is."""
+    house, first, first_tx = charging
+    before = house.market(0)
+    fund = vault.insurance_fund()
+    chain.sleep(2 * HOUR)
+    feeds[0].set_answer(2000 * 10**8, {"from": owner})
+    ev, tx = settle(house)
+    seconds = valid_at(oracle, 0, tx.block_number) - valid_at(oracle, 0, first_tx.block_number)
+    assert 0 < seconds < ev["elapsed"] - HOUR // 2  # at least the stale half hour is missing
+    assert ev["charged_seconds"] == seconds
+    per_unit = model.mul_div_signed(first["funding_per_hour"], seconds, HOUR, False)
+    long_f, _, _ = model.split_funding(per_unit, 3 * WAD, WAD, fund)
+    assert house.market(0)["cumulative_long_funding"] - before["cumulative_long_funding"] == long_f
+    assert ev["index_twap"] == 2000 * WAD  # measured over the valid seconds only
+
+
+def test_invalid_index_now__settlement_still_charges_the_valid_seconds(
+    charging, eth, feeds, advance, owner
+):
+    house, first, _ = charging
+    before = house.market(0)
     advance(HOUR)
-    feeds[0].set_answer(0, {"from": owner})
+    feeds[0].set_answer(0, {"from": owner})  # a broken round, published now
     ev, _ = settle(house)
-    assert ev["charged_seconds"] == 0 and ev["long_funding"] == 0
+    assert ev["charged_seconds"] > 0
+    assert house.market(0)["cumulative_long_funding"] > before["cumulative_long_funding"]
 
 
 def test_settle__one_block_spike_moves_rate_by_at_most_spike_times_block_over_period(
-    fresh, eth, advance, funded, trader
+    fresh, eth, advance, funded, trader, owner
 ):
     """The mark jumps for one block and comes back: it enters the TWAP for that block only."""
     house = fresh
     index = 2000 * WAD
     base_mark = eth.mark_price()
     assert base_mark == index
-    up = actions.trade(house, eth, trader, 0, 400 * WAD, 90_000 * WAD)
+    up = actions.trade(house, eth, trader, 0, 300 * WAD, 90_000 * WAD)
     spike = eth.mark_price() - base_mark
     chain.sleep(12)  # a 12 s block
     down = actions.close(house, eth, trader, 0, slippage=0.2)
@@ -158,8 +204,8 @@ def test_settle__one_block_spike_moves_rate_by_at_most_spike_times_block_over_pe
 def test_funding__conservation_within_rounding_bound(
     fresh, eth, token, vault, advance, funded, trader, other_trader, accounts
 ):
-    """Σ paid − Σ received = insurance-fund funding delta, up to one wei per position (each
-    position's charge rounds against it, the fund's delta rounds down)."""
+    """Σ paid − Σ received = insurance-fund funding deltas, up to one wei per position
+    settlement (each position's charge rounds against it, the fund's delta rounds down)."""
     house = fresh
     crowd = [trader, other_trader, accounts[6], accounts[7]]
     for who in crowd[2:]:
@@ -168,15 +214,19 @@ def test_funding__conservation_within_rounding_bound(
     for who, size in zip(crowd, sizes, strict=True):
         actions.trade(house, eth, who, 0, size, 2_000 * WAD)
     advance(HOUR)
-    ev, _ = settle(house)
-    assert ev["long_funding"] != 0
+    settle(house)
+    fund = vault.insurance_fund()
+    advance(HOUR)
+    settle(house)
     paid = received = 0
     for who in crowd:
         owed = house.add_margin(0, 1, {"from": who}).events["MarginChanged"]["funding_paid"]
         paid += max(owed, 0)
         received += max(-owed, 0)
-    gap = paid - received - ev["insurance_delta"]
-    assert 0 <= gap <= len(crowd), gap
+    assert paid > 0 and received > 0
+    # every insurance movement since `fund` is funding: the add-margin touches accrue too
+    gap = paid - received - (vault.insurance_fund() - fund)
+    assert 0 <= gap <= len(crowd) + 2 * 6, gap  # positions + the accruals on the way
 
 
 def test_funding__fund_cannot_pay__receiving_side_capped(
@@ -192,61 +242,55 @@ def test_funding__fund_cannot_pay__receiving_side_capped(
     # the index falls below the mark: longs pay, the much larger short side should receive
     feeds[0].set_answer(1900 * 10**8, {"from": owner})
     advance(HOUR)
+    settle(house)
+    before = house.market(0)
+    advance(HOUR)
     ev, _ = settle(house)
-    assert ev["long_funding"] > 0
-    assert ev["short_funding"] < ev["long_funding"]  # capped
+    after = house.market(0)
+    long_f = after["cumulative_long_funding"] - before["cumulative_long_funding"]
+    short_f = after["cumulative_short_funding"] - before["cumulative_short_funding"]
+    assert long_f > 0
+    assert short_f < long_f  # capped
     assert ev["insurance_delta"] >= 0  # the empty fund paid nothing
     assert vault.insurance_fund() == ev["insurance_delta"]
-    # shorts receive exactly what the single long pays, rounded down
-    long_pays = model.position_funding(WAD, ev["long_funding"])
-    shorts_get = -model.position_funding(-20 * WAD, ev["short_funding"])
+    # shorts receive at most what the single long pays
+    long_pays = model.position_funding(WAD, long_f)
+    shorts_get = -model.position_funding(-20 * WAD, short_f)
     assert shorts_get <= long_pays
 
 
-def test_pending_funding__equals_what_the_next_touch_charges(fresh, eth, advance, funded, trader):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
-    advance(HOUR)
-    settle(house)
-    pending = house.pending_funding(trader, 0)
+def test_touch__charges_exactly_the_valid_seconds_since_the_last_accrual(
+    charging, eth, oracle, vault, funded, trader
+):
+    """A trade settles the position's funding up to its own block: the model, fed with the
+    adapter's valid seconds at that block, gives the same charge."""
+    house, first, first_tx = charging
+    # no rate was in force before: the position's index is the market's index now
+    assert house.pending_funding(trader, 0) == 0
+    index0 = house.market(0)["cumulative_long_funding"]
     margin = house.position(trader, 0)["margin"]
+    fund = vault.insurance_fund()
     tx = actions.trade(house, eth, trader, 0, WAD, 500 * WAD)
-    assert tx.events["PositionChanged"]["funding_paid"] == pending > 0
-    assert house.position(trader, 0)["margin"] == margin - pending + 500 * WAD
+    seconds = valid_at(oracle, 0, tx.block_number) - valid_at(oracle, 0, first_tx.block_number)
+    per_unit = model.mul_div_signed(first["funding_per_hour"], seconds, HOUR, False)
+    long_f, _, _ = model.split_funding(per_unit, 3 * WAD, WAD, fund)
+    owed = model.position_funding(3 * WAD, index0 + long_f - index0)
+    assert tx.events["PositionChanged"]["funding_paid"] == owed > 0
+    assert house.position(trader, 0)["margin"] == margin - owed + 500 * WAD
     assert house.pending_funding(trader, 0) == 0
 
 
-def test_funding__charge_above_margin_clamps_and_close_still_works(
-    fresh, eth, feeds, advance, funded, trader, owner
-):
-    house = fresh
-    actions.trade(house, eth, trader, 0, 100 * WAD, 21_000 * WAD)
-    house.set_funding_params(0, HOUR, WAD // 100, 16 * HOUR, {"from": owner})  # clamp at 1 %/h
-    feeds[0].set_answer(1500 * 10**8, {"from": owner})  # index far below the mark: longs pay 1 %/h
-    advance(16 * HOUR, step=3000)
-    settle(house)
-    pending = house.pending_funding(trader, 0)
-    assert pending > house.position(trader, 0)["margin"]  # funding exceeds what is left
-    tx = actions.close(house, eth, trader, 0, slippage=0.5)
-    changed = tx.events["PositionChanged"]
-    assert changed["funding_paid"] == pending
-    assert changed["bad_debt"] > 0
-    assert house.position(trader, 0)["size"] == 0
-
-
 def test_settle__after_the_feed_is_replaced__keeps_working(
-    fresh, eth, oracle, advance, funded, trader, owner
+    charging, eth, oracle, advance, owner
 ):
     """Replacing a market's feed mid-interval keeps the index accumulator running."""
     from brownie import MockAggregator
 
-    house = fresh
-    actions.trade(house, eth, trader, 0, 3 * WAD, 2_000 * WAD)
+    house, _, _ = charging
     advance(HOUR // 2)
     replacement = MockAggregator.deploy(18, "ETH-USD v2", 2000 * WAD, {"from": owner})
     oracle.set_feed(0, replacement, 3600, WAD, 10**6 * WAD, {"from": owner})
     advance(HOUR // 2)
-    replacement.set_answer(2000 * WAD, {"from": owner})
     ev, _ = settle(house)
     assert ev["index_twap"] == 2000 * WAD
-    assert ev["charged_seconds"] == ev["elapsed"] and ev["long_funding"] > 0
+    assert ev["charged_seconds"] == ev["elapsed"] and ev["funding_per_hour"] > 0
