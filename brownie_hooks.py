@@ -1,7 +1,7 @@
 """Adapter between Brownie 1.22 and Vyper 0.4.3 (and this project's local chains).
 
 Brownie imports this file from the project root whenever it loads sources, i.e. on every brownie
-command (compile, test, run, console), before it connects to a network. It fixes three things:
+command (compile, test, run, console), before it connects to a network. It fixes six things:
 
 1. Vyper 0.4 imports. Brownie sends only the files under ``contracts/`` to the compiler, so ``.vyi``
    interfaces and Vyper 0.4 modules (``import``/``uses:``/``initializes:``/``exports:``) are not
@@ -23,6 +23,13 @@ command (compile, test, run, console), before it connects to a network. It fixes
    and Ganache; a ``ganache`` network id is registered (shanghai hardfork, quiet, non-zero gas
    price because Ganache has no zero base fee); and Brownie refuses to attach silently to whatever
    already listens on a development port.
+6. Mined transactions reported dropped. Under load anvil can report a sender's new nonce a moment
+   before the mined transaction's receipt can be looked up; Brownie then marks the transaction
+   dropped and a blocking call raises "Tx dropped without known replacement" (``tx.wait()``
+   returns it with status -2). Before Brownie's verdict stands, :func:`mined_receipt` polls
+   ``eth_getTransactionReceipt`` for up to :data:`RECEIPT_GRACE_SECONDS`; when the receipt shows
+   up, Brownie confirms the transaction as it does any mined one. A transaction whose receipt
+   never shows up is still dropped, and still raises.
 
 Everything here is exercised by ``tests/adapter``.
 """
@@ -37,6 +44,13 @@ import sys
 import warnings
 from pathlib import Path, PurePosixPath
 
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 from vyper.cli import vyper_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -268,5 +282,96 @@ def _install_network_hooks() -> None:
         rpc_class.attach = refuse_attach
 
 
+# --- transactions reported dropped -----------------------------------------------------------
+
+# How long a transaction Brownie marks dropped is given to show a receipt, and how often to look.
+RECEIPT_GRACE_SECONDS = 5.0
+RECEIPT_POLL_SECONDS = 0.1
+
+
+def mined_receipt(txid: str):
+    """The receipt of ``txid`` once the node serves it with a block hash, or None when it does not
+    within :data:`RECEIPT_GRACE_SECONDS`."""
+    from brownie import web3
+    from web3.exceptions import TransactionNotFound
+
+    poll = Retrying(
+        retry=retry_if_exception_type(TransactionNotFound)
+        | retry_if_result(lambda receipt: receipt is None or receipt["blockHash"] is None),
+        stop=stop_after_delay(RECEIPT_GRACE_SECONDS),
+        wait=wait_fixed(RECEIPT_POLL_SECONDS),
+        retry_error_callback=lambda _state: None,
+    )
+    return poll(web3.eth.get_transaction_receipt, txid)
+
+
+def confirm_if_mined(tx, required_confs: int) -> bool:
+    """For a ``TransactionReceipt`` Brownie has marked dropped: if its receipt shows up within the
+    grace period, run Brownie's own confirmation again (it finds the receipt this time and sets
+    block, status, logs and gas as for any mined transaction) and put ``tx`` back into
+    ``brownie.history``, which forgets dropped transactions. True when ``tx`` is no longer
+    dropped."""
+    from brownie.network.state import TxHistory
+    from brownie.network.transaction import Status
+
+    receipt = mined_receipt(tx.txid)
+    if receipt is None:
+        return False
+    tx._await_confirmation(receipt["blockNumber"], required_confs)
+    if tx.status == Status.Dropped:
+        return False
+    history = TxHistory()._list  # reading the list drops every transaction marked dropped
+    if tx not in history:  # back in chain order: before the first one mined in a later block
+        later = (
+            i
+            for i, other in enumerate(history)
+            if other.block_number is not None and other.block_number > tx.block_number
+        )
+        history.insert(next(later, len(history)), tx)
+    return True
+
+
+def _install_dropped_tx_hooks() -> None:
+    """Wrap the two places where Brownie gives up on a transaction it marked dropped (once: each
+    wrapper carries ``_vperp``) so that :func:`confirm_if_mined` gets a say first."""
+    from brownie.exceptions import TransactionError
+    from brownie.network.account import _PrivateKeyAccount
+    from brownie.network.transaction import Status, TransactionReceipt
+
+    # Every transaction sent from a Brownie account waits here; "Tx dropped without known
+    # replacement" is raised here when the receipt is marked dropped and nothing replaced it.
+    await_confirmation = _PrivateKeyAccount._await_confirmation
+    if not getattr(await_confirmation, "_vperp", False):
+
+        def await_mined(self, receipt, required_confs, gas_strategy, gas_iter):
+            try:
+                return await_confirmation(self, receipt, required_confs, gas_strategy, gas_iter)
+            except TransactionError:
+                if receipt.status != Status.Dropped or not confirm_if_mined(
+                    receipt, required_confs
+                ):
+                    raise
+                return receipt
+
+        await_mined._vperp = True
+        await_mined.__wrapped__ = await_confirmation
+        _PrivateKeyAccount._await_confirmation = await_mined
+
+    # A transaction sent with required_confs=0 is confirmed later by tx.wait(n), which marks it
+    # dropped (status -2) in the same way, without raising.
+    wait = TransactionReceipt.wait
+    if not getattr(wait, "_vperp", False):
+
+        def wait_mined(self, required_confs):
+            wait(self, required_confs)
+            if required_confs >= 1 and self.status == Status.Dropped:
+                confirm_if_mined(self, required_confs)
+
+        wait_mined._vperp = True
+        wait_mined.__wrapped__ = wait
+        TransactionReceipt.wait = wait_mined
+
+
 _install_script_finder()
 _install_network_hooks()
+_install_dropped_tx_hooks()
