@@ -170,3 +170,20 @@ def test_ownership__two_step(house, owner, attacker):
         house.accept_ownership({"from": owner})
     house.accept_ownership({"from": attacker})
     assert house.owner() == attacker
+
+
+@pytest.mark.parametrize("band", [WAD // 200 - 1, WAD // 2 + 1, 0])
+def test_set_oracle_band__out_of_bounds__reverts(house, owner, band):
+    with brownie.reverts("ch: oracle band out of bounds"):
+        house.set_oracle_band(0, band, {"from": owner})
+
+
+def test_set_oracle_band__owner_sets_and_logs(house, owner, attacker):
+    assert house.market(0)["oracle_band"] == WAD // 10  # config/local.yaml
+    tx = house.set_oracle_band(0, WAD // 20, {"from": owner})
+    assert house.market(0)["oracle_band"] == WAD // 20
+    assert tx.events["OracleBandSet"]["band"] == WAD // 20
+    with brownie.reverts("ownable: caller is not the owner"):
+        house.set_oracle_band(0, WAD // 20, {"from": attacker})
+    with brownie.reverts("ch: unknown market"):
+        house.set_oracle_band(9, WAD // 20, {"from": owner})

@@ -294,3 +294,101 @@ def test_settle__after_the_feed_is_replaced__keeps_working(
     ev, _ = settle(house)
     assert ev["index_twap"] == 2000 * WAD
     assert ev["charged_seconds"] == ev["elapsed"] and ev["funding_per_hour"] > 0
+
+
+@pytest.fixture
+def indebted_long(fresh, eth, token, vault, advance, accounts, funded, trader, owner):
+    """Case 4: a 10 ETH long with 2,100 margin; others long 990 ETH so the mark is ~23 % above
+    an index that stays at 2,000; hourly settlements at a 1 %/h clamp until the long owes more
+    funding than its margin."""
+    house = fresh
+    house.set_caps(0, 2000 * WAD, 1000 * WAD, 10 * WAD, {"from": owner})
+    house.set_oracle_band(0, WAD // 2, {"from": owner})
+    house.set_funding_params(0, HOUR, WAD // 100, 8 * HOUR, {"from": owner})
+    actions.trade(house, eth, trader, 0, 10 * WAD, 2_100 * WAD)
+    crowd = accounts[6]
+    actions.fund(token, vault, crowd, 2_000_000 * 10**6)
+    for _ in range(3):
+        chain.mine()
+        actions.trade(house, eth, crowd, 0, 330 * WAD, 600_000 * WAD, slippage=0.3)
+    assert eth.mark_price() > 2400 * WAD
+    index0 = house.market(0)["cumulative_long_funding"]
+    while house.pending_funding(trader, 0) <= 2_100 * WAD:
+        advance(HOUR, step=1800)
+        settle(house)
+    return house, index0
+
+
+def _payout_of_a_close(eth, size, open_notional, fee_rate):
+    """(quote received selling `size` now, fee) from x·y=k with quote = ⌈k / base⌉."""
+    base, quote = eth.reserves()
+    received = quote - -(-eth.k() // (base + size))
+    return received, -(-received * fee_rate // WAD)
+
+
+def test_close__funding_owed_beyond_the_margin_nets_against_realised_pnl(
+    indebted_long, eth, vault, trader
+):
+    """The long owes more funding than its margin but its realised PnL covers it: the close
+    pays margin + PnL − funding − fee, with no bad debt; the fund gets only its fee share."""
+    house, index0 = indebted_long
+    p = house.position(trader, 0)
+    free, fund = vault.free_collateral(trader), vault.insurance_fund()
+    received, fee = _payout_of_a_close(eth, 10 * WAD, p["open_notional"], WAD // 1000)
+    tx = actions.close(house, eth, trader, 0, slippage=0.1)
+    ev = tx.events["PositionChanged"]
+    index = house.market(0)["cumulative_long_funding"]
+    owed = model.position_funding(10 * WAD, index - index0)
+    assert ev["funding_paid"] == owed > p["margin"]
+    assert ev["bad_debt"] == 0 and "BadDebt" not in tx.events
+    realised = received - p["open_notional"]
+    assert vault.free_collateral(trader) - free == p["margin"] + realised - owed - fee
+    # the fund moved by the fee share and the funding accrued at this touch, nothing else
+    accrued = tx.events["LedgersMoved"]["insurance_delta"] - fee // 2
+    assert vault.insurance_fund() - fund == fee // 2 + accrued
+    assert accrued >= 0
+
+
+def test_add_margin__nets_the_funding_owed_first(indebted_long, vault, trader):
+    house, index0 = indebted_long
+    p = house.position(trader, 0)
+    tx = house.add_margin(0, 1_000 * WAD, {"from": trader})
+    index = house.market(0)["cumulative_long_funding"]
+    owed = model.position_funding(10 * WAD, index - index0)
+    assert tx.events["MarginChanged"]["funding_paid"] == owed
+    assert house.position(trader, 0)["margin"] == p["margin"] + 1_000 * WAD - owed
+    assert "BadDebt" not in tx.events
+
+
+def test_funding__a_position_earns_only_for_the_time_it_was_open(
+    fresh, eth, token, vault, advance, accounts, funded, trader, owner, oracle
+):
+    """Case 6: longs hold 800 ETH and the settlement is 8 h late. A short of 450 ETH opened 2 s
+    before `settle_funding` and closed 2 s after receives only those seconds of funding, and
+    loses its fees."""
+    house = fresh
+    house.set_caps(0, 2000 * WAD, 500 * WAD, 10 * WAD, {"from": owner})
+    house.set_oracle_band(0, WAD // 2, {"from": owner})
+    longs = accounts[6:8]
+    for who in longs:
+        actions.fund(token, vault, who, 1_000_000 * 10**6)
+        chain.mine()
+        actions.trade(house, eth, who, 0, 400 * WAD, 400_000 * WAD, slippage=0.3)
+    advance(HOUR)
+    first, _ = settle(house)
+    assert first["funding_per_hour"] > 0
+    advance(8 * HOUR - 2, step=1800)
+    actions.fund(token, vault, trader, 900_000 * 10**6)
+    before = vault.free_collateral(trader)
+    opened = actions.trade(house, eth, trader, 0, -450 * WAD, 300_000 * WAD, slippage=0.3)
+    chain.sleep(2)
+    settle(house)
+    chain.sleep(2)
+    closed = actions.close(house, eth, trader, 0, slippage=0.3)
+    received = -closed.events["PositionChanged"]["funding_paid"]
+    seconds = valid_at(oracle, 0, closed.block_number) - valid_at(oracle, 0, opened.block_number)
+    assert seconds <= closed.timestamp - opened.timestamp < 60
+    # at most the rates in force over those seconds (the new one is no larger than the clamp)
+    per_hour = max(first["funding_per_hour"], house.market(0)["funding_per_hour"])
+    assert 0 <= received <= 450 * per_hour * seconds // HOUR + 1
+    assert vault.free_collateral(trader) < before

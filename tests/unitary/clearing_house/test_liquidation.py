@@ -132,6 +132,34 @@ def test_liquidate__partial__back_above_maintenance(
         house.liquidate(long10, 0, {"from": liquidator})
 
 
+def test_liquidate__partial_that_would_leave_the_rest_below_target__is_full(
+    house, eth, feeds, vault, oracle, lens, token, trader, pusher, liquidator
+):
+    """A 0.01 ETH long (~20 quote) just under maintenance: closing the slice the ratio calls
+    for would cost the 1-quote keeper floor, far more than 2.5 % of it, and leave the rest below
+    maintenance + buffer (it would be liquidated again next block, floor again). A partial
+    liquidation must leave the rest at or above maintenance + buffer at both valuations, or be
+    full: here it is full, with one floor reward."""
+    actions.fund(token, vault, trader, 100 * USDC)
+    size = WAD // 100
+    paid = eth.quote_for(size)
+    actions.trade(house, eth, trader, 0, size, paid // 9)
+    price = 2000 * WAD
+    while not lens.positions(0, [trader])[0]["liquidatable"]:
+        price = price * 998 // 1000
+        crash(house, eth, feeds[0], pusher, 0, price)
+        chain.mine()
+    row = lens.positions(0, [trader])[0]
+    assert row["margin_ratio"] > WAD * 25 // 1000  # above the penalty ratio: a partial case
+    tx, expected, _ = _liquidate_as_model(house, eth, oracle, vault, trader, pusher, liquidator)
+    ev = tx.events["Liquidated"]
+    assert ev["size"] == 0 and -ev["base_closed"] == size  # full
+    assert ev["reward"] == house.market(0)["keeper_reward_floor"]
+    chain.mine()
+    with brownie.reverts("ch: no position"):
+        house.liquidate(trader, 0, {"from": liquidator})
+
+
 def test_liquidate__below_penalty_ratio__full(
     house, eth, feeds, vault, oracle, long10, other_trader, liquidator
 ):

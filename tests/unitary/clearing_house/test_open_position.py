@@ -1,10 +1,12 @@
 """Opening, increasing, reducing, flipping: accounting, fees, rounding and every bad input."""
 
+from math import isqrt
+
 import brownie
 import pytest
 from brownie import chain
 
-from tests.conftest import WAD
+from tests.conftest import USDC, WAD
 from vperp import actions
 
 
@@ -209,6 +211,31 @@ def test_open__open_interest_cap__reverts(house, eth, funded, trader, other_trad
     actions.trade(house, eth, other_trader, 0, -2 * WAD, 1_000 * WAD)  # the other side is free
 
 
+def test_open_interest_cap__a_trade_that_shrinks_the_larger_sides_lead__passes(
+    house, eth, token, vault, accounts, funded, trader, other_trader, owner
+):
+    """Longs hold 600 ETH when the cap is lowered to 500: a new short of 100 (its side stays
+    under the cap, and the imbalance shrinks) passes; one more long does not."""
+    house.set_caps(0, 2000 * WAD, 500 * WAD, 10 * WAD, {"from": owner})
+    house.set_oracle_band(0, WAD // 2, {"from": owner})  # room to move the mark
+    for who in accounts[6:8]:
+        actions.fund(token, vault, who, 300_000 * USDC)
+        actions.trade(house, eth, who, 0, 300 * WAD, 150_000 * WAD, slippage=0.3)
+        chain.mine()
+    house.set_caps(0, 500 * WAD, 500 * WAD, 10 * WAD, {"from": owner})
+    assert house.market(0)["long_open_interest"] == 600 * WAD
+    actions.trade(house, eth, trader, 0, -100 * WAD, 40_000 * WAD, slippage=0.3)
+    with brownie.reverts("ch: open interest cap"):
+        actions.trade(house, eth, other_trader, 0, WAD, 1_000 * WAD)
+
+
+def test_close_and_add_margin__unknown_market__say_so(house, funded, trader):
+    with brownie.reverts("ch: unknown market"):
+        house.close_position(7, 0, actions.deadline(), {"from": trader})
+    with brownie.reverts("ch: unknown market"):
+        house.add_margin(7, WAD, {"from": trader})
+
+
 def test_reduce__below_min_notional__reverts(house, eth, funded, trader):
     actions.trade(house, eth, trader, 0, WAD // 100 * 2, 10 * WAD)  # 0.02 ETH ≈ 40 USD
     with brownie.reverts("ch: position below minimum notional"):
@@ -230,3 +257,27 @@ def test_close__slippage__reverts(house, eth, funded, trader):
     actions.trade(house, eth, trader, 0, WAD, 300 * WAD)
     with brownie.reverts("ch: slippage, quote out below limit"):
         house.close_position(0, 10**30, actions.deadline(), {"from": trader})
+
+
+def test_oracle_band__opening_may_not_take_the_mark_beyond_it(
+    house, eth, token, vault, feeds, funded, trader, other_trader, owner
+):
+    """The index stays at 2,000 with a 10 % band: a long that would take the mark above 2,200
+    reverts, one that stops below passes; once the mark is beyond the band (closing is free),
+    opening trades toward the index still pass and closing always does."""
+    house.set_caps(0, 2000 * WAD, 500 * WAD, 10 * WAD, {"from": owner})
+    eth.set_limits(WAD // 5, WAD // 10, {"from": owner})  # the band binds, not the block limit
+    actions.fund(token, vault, trader, 500_000 * USDC)
+    base, _ = eth.reserves()
+    k = eth.k()
+    # the largest buy that keeps the mark at most 2,200: base' ≥ √(k / 2,200)
+    most = base - (isqrt(k * WAD // (2200 * WAD)) + 1)
+    with brownie.reverts("ch: mark would leave the oracle band"):
+        actions.trade(house, eth, trader, 0, most + WAD // 10, 150_000 * WAD, slippage=0.5)
+    actions.trade(house, eth, trader, 0, most, 150_000 * WAD, slippage=0.5)
+    assert eth.mark_price() <= 2200 * WAD
+    chain.mine()
+    with brownie.reverts("ch: mark would leave the oracle band"):
+        actions.trade(house, eth, other_trader, 0, WAD, 1_000 * WAD)
+    actions.trade(house, eth, other_trader, 0, -WAD, 1_000 * WAD)  # toward the index
+    actions.close(house, eth, trader, 0, slippage=0.5)

@@ -148,3 +148,65 @@ def test_cumulative_mark__accumulates_price_times_seconds(amm, owner):
 def test_quote_for__matches_swap(amm, owner):
     expected = amm.quote_for(-2 * WAD)
     assert amm.swap(-2 * WAD, OPENING, {"from": owner}).return_value[0] == expected
+
+
+def _one_block(amm, owner, *trades):
+    """Swaps (base delta, mode) sent in one block; their receipts."""
+    pending = {"from": owner, "required_confs": 0, "gas_limit": 500_000}
+    return send_in_one_block(*[lambda t=t: amm.swap(t[0], t[1], pending) for t in trades])
+
+
+def test_swap__liquidation__moving_back_toward_the_reference_after_a_crossing_passes(amm, owner):
+    """After a liquidation crossed the limit, another one that moves the price back toward the
+    block's reference passes even while still beyond the limit; one going further does not."""
+    txs = _one_block(
+        amm, owner, (-12 * WAD, LIQUIDATION), (2 * WAD, LIQUIDATION), (-WAD, LIQUIDATION)
+    )
+    assert [tx.status for tx in txs] == [1, 1, 0]
+    assert amm.mark_price() < 2000 * WAD * 9 // 10  # still beyond the 10 % limit
+    assert txs[2].revert_msg == (
+        "vamm: price move limit already crossed by a liquidation in this block"
+    )
+
+
+def test_swap__opening_toward_the_reference_beyond_the_limit_passes(amm, owner):
+    """A close pushed the price 20 % down (closing is free); an opening buy in the same block
+    brings it back toward the reference and passes, although still beyond the limit."""
+    txs = _one_block(amm, owner, (-12 * WAD, FREE), (WAD, OPENING), (-WAD, OPENING))
+    assert [tx.status for tx in txs] == [1, 1, 0]
+    assert txs[2].revert_msg == "vamm: price move limit"
+
+
+def test_swap__no_trade_after_a_liquidation_in_the_same_block(amm, owner):
+    txs = _one_block(amm, owner, (-WAD, LIQUIDATION), (WAD, FREE), (WAD, OPENING))
+    assert [tx.status for tx in txs] == [1, 0, 0]
+    assert {tx.revert_msg for tx in txs[1:]} == {
+        "vamm: no trades after a liquidation in this block"
+    }
+    chain.mine()
+    assert amm.liquidated_in_block() is False  # a new block
+    amm.swap(WAD, OPENING, {"from": owner})
+
+
+def test_swap__liquidation_after_an_adverse_trade_in_its_block__reverts(amm, owner):
+    """A trade that moved the price against the liquidated side earlier in the block (here a
+    sale before a long's liquidation) makes the liquidation revert; a favourable one does not."""
+    adverse = _one_block(amm, owner, (-WAD, FREE), (-WAD, LIQUIDATION))
+    assert [tx.status for tx in adverse] == [1, 0]
+    assert adverse[1].revert_msg == "vamm: price moved against the position in this block"
+    chain.mine()
+    favourable = _one_block(amm, owner, (WAD, OPENING), (-WAD, LIQUIDATION))
+    assert [tx.status for tx in favourable] == [1, 1]
+    chain.mine()
+    for_a_short = _one_block(amm, owner, (WAD, FREE), (WAD, LIQUIDATION))
+    assert [tx.status for tx in for_a_short] == [1, 0]
+
+
+def test_swap__returns_the_mark_after_the_trade(amm, owner):
+    tx = amm.swap(WAD, OPENING, {"from": owner})
+    assert tx.return_value[1] == amm.mark_price()
+
+
+def test_initial_base(amm, owner):
+    amm.swap(WAD, OPENING, {"from": owner})
+    assert amm.initial_base() == BASE
