@@ -16,6 +16,21 @@ class ModelRevert(Exception):
     """The contracts would revert with this message."""
 
 
+# OracleAdapter status codes and the reason `touch_valid` reverts with
+ORACLE_REVERTS = {
+    1: "oracle: no feed",
+    2: "oracle: feed call failed",
+    3: "oracle: sequencer down",
+    4: "oracle: sequencer grace period",
+    5: "oracle: non-positive price",
+    6: "oracle: incomplete round",
+    7: "oracle: future timestamp",
+    8: "oracle: stale price",
+    9: "oracle: price out of bounds",
+    10: "oracle: invalid sequencer round",
+}
+
+
 def mul_div(x: int, y: int, d: int, roundup: bool) -> int:
     """x·y/d for non-negative integers, rounded down or up (snekmate `_mul_div`)."""
     q, r = divmod(x * y, d)
@@ -98,6 +113,8 @@ class MarketModel:
     funding_per_hour: int = 0  # funding per unit of base per hour at the rate in force
     accrued_valid: int = 0  # oracle Σ valid seconds when funding was last accrued
     valid_cap: int = 0  # Σ valid seconds up to which the rate in force is charged
+    reduce_only: bool = False
+    paused: bool = False
 
     def position(self, trader: str) -> PositionModel:
         return self.positions.setdefault(trader, PositionModel())
@@ -172,6 +189,8 @@ class MarketModel:
             shortfall=info["shortfall"],
             outstanding=info["outstanding_shortfall"],
             oracle_band=info["oracle_band"],
+            reduce_only=info["reduce_only"],
+            paused=info["paused"],
         )
 
 
@@ -198,6 +217,7 @@ def trade(
     fund: int = 0,
     index_price: int = 0,
     accrual: int = 0,
+    index_status: int = 0,
 ) -> TradeResult:
     """Mirror of `trading._trade` (without the vAMM's and the caps' limits, which the tests keep
     inside); `fund` is the insurance fund before the trade, `index_price` the oracle price (for
@@ -211,7 +231,14 @@ def trade(
     if size and (size > 0) != (base_delta > 0):
         reducing = min(abs(base_delta), abs(size))
     opening = abs(base_delta) - reducing
-    if not opening and margin_in:
+    if opening:
+        if market.paused:
+            raise ModelRevert("ch: market paused")
+        if market.reduce_only:
+            raise ModelRevert("ch: market is reduce-only")
+        if index_status:
+            raise ModelRevert(ORACLE_REVERTS[index_status])
+    elif margin_in:
         raise ModelRevert("ch: margin only with an opening trade")
     equity, res.funding = market.apply_funding(p)
     sign = 1 if base_delta > 0 else -1
@@ -400,6 +427,7 @@ def cover_bad_debt(market: MarketModel, amount: int, fund: int) -> tuple[int, in
             market.cum_short -= per_unit
         market.shortfall += uncovered
         market.outstanding += uncovered - socialised
+        market.reduce_only = True
     return covered, socialised
 
 

@@ -69,7 +69,8 @@ class TradingMachine(RuleBasedStateMachine):
         self.round_tripper = c["round_tripper"]
         self.keeper = c["keeper"]
         self.arbitrageur = c["arbitrageur"]
-        self.holders = [*self.traders, self.arbitrageur]  # every account that holds positions
+        # every account that holds positions
+        self.holders = [*self.traders, self.arbitrageur, self.round_tripper]
         for extra in (self.round_tripper, self.keeper, self.arbitrageur):
             self.free[extra.address] = self.vault.free_collateral(extra)
         self.oracle, self.feeds = c["oracle"], c["feeds"]
@@ -78,6 +79,14 @@ class TradingMachine(RuleBasedStateMachine):
         self.insurance_funding = 0  # Σ insurance-fund funding deltas
         self.roundings = 0  # position funding settlements + 2 per market settlement
         self.socialised = 0  # Σ ⌊per unit · open interest⌋ of socialised bad debt
+
+    # --- funding accrual: the model is fed the oracle adapter's valid seconds at a block ------
+
+    def _valid(self, market_id, block=None):
+        """The oracle adapter's Σ valid seconds at `block` (default: the latest)."""
+        if block is None:
+            return self.oracle.cumulative(market_id)[1]
+        return self.oracle.cumulative(market_id, block_identifier=block)[1]
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -146,24 +155,29 @@ class TradingMachine(RuleBasedStateMachine):
 
     @rule(market_id=st.sampled_from([0, 1]), fraction=st.floats(0.0, 1.0), short=st.booleans())
     def round_trip(self, market_id, fraction, short):
-        """Open then close at once (no oracle or time change in between): the trader gets back at
-        most the deposit minus both fees."""
+        """Open then close at once (no oracle move in between): the trader gets back at most the
+        deposit minus both fees, plus the funding of the seconds it was open."""
         trader = self.round_tripper
         low, high = SIZES[market_id]
         base = (low + int((high - low) * fraction)) * (-1 if short else 1)
         vamm = self.vamms[market_id]
         deposit = vamm.mark_price() * abs(base) // WAD // 2 + WAD
         actions.fund(self.token, self.vault, trader, -(-deposit // 10**12) * 2)  # margin + fees
-        before = self.vault.free_collateral(trader)
-        opened = actions.trade(self.house, vamm, trader, market_id, base, deposit)
-        closed = actions.close(self.house, vamm, trader, market_id)
+        self.free[trader.address] = before = self.vault.free_collateral(trader)
+        if self.markets[market_id].position(trader.address).size != 0:
+            return
+        self._trade(trader, market_id, base, deposit)
+        if self.markets[market_id].position(trader.address).size == 0:
+            return  # refused (the model predicted why)
+        opened = brownie.history[-1]
+        self._trade(trader, market_id, -base, 0, close=True)
+        closed = brownie.history[-1]
         fees = opened.events["PositionChanged"]["fee"] + closed.events["PositionChanged"]["fee"]
-        assert self.vault.free_collateral(trader) <= before - fees
-        # the round trip leaves the vAMM exactly where it was: the model needs no update
+        earned = -closed.events["PositionChanged"]["funding_paid"]
+        assert self.vault.free_collateral(trader) <= before - fees + max(earned, 0)
         units = self.vault.free_collateral(trader) // self.vault.scale()
         self.vault.withdraw(units, {"from": trader})
         self.free[trader.address] = self.vault.free_collateral(trader)  # sub-unit dust
-        TradingMachine.steps += 1
 
     @rule(who=st.integers(0, N_TRADERS - 1), market_id=st.sampled_from([0, 1]))
     def close(self, who, market_id):
@@ -181,38 +195,46 @@ class TradingMachine(RuleBasedStateMachine):
         share=st.floats(0.01, 0.5),
     )
     def move_margin(self, who, market_id, share):
+        """Remove part of what both valuations allow, or add what is missing."""
         trader = self.traders[who]
         m = self.markets[market_id]
         p = m.position(trader.address)
         if p.size == 0:
             return
-        trial = copy.deepcopy(p)
-        owed, bad = m.settle_funding(trial)
-        if bad:
-            return  # bad debt belongs to liquidation; keep the model exact
-        exit_notional, pnl = m.value(trial)
-        index = self.oracle.price(market_id)[0]
-        oracle_pnl = model.mul_div_signed(trial.size, index, WAD, False) - (
-            trial.open_notional if trial.size > 0 else -trial.open_notional
+        index, status = self.oracle.price(market_id)
+        trial = copy.deepcopy(m)
+        trial.accrue(self._valid(market_id), self.vault.insurance_fund())
+        q = copy.deepcopy(trial.position(trader.address))
+        equity, _ = trial.apply_funding(q)
+        exit_notional = trial.vamm.quote_for(-q.size)[0]
+        spare = min(
+            equity
+            + min(model.pnl(q.size, q.open_notional, notional), 0)
+            - model.mul_div(notional, m.imr, WAD, True)
+            for notional in (exit_notional, model.oracle_notional(q.size, index))
         )
-        required = model.mul_div(exit_notional, m.imr, WAD, True)
-        spare = trial.margin + min(max(pnl, oracle_pnl), 0) - required
-        if spare > 0:
-            amount = max(1, int(spare * share))
-            tx = self.house.remove_margin(market_id, amount, {"from": trader})
-            trial.margin -= amount
-            self.free[trader.address] += amount
+        if spare > 0 and status == 0:
+            amount = -max(1, int(spare * share))
+            tx = self.house.remove_margin(market_id, -amount, {"from": trader})
         else:
             amount = min(self.free[trader.address], max(1, -spare + WAD))
             if amount == 0:
                 return
             tx = self.house.add_margin(market_id, amount, {"from": trader})
-            trial.margin += amount
-            self.free[trader.address] -= amount
-        assert tx.events["MarginChanged"]["funding_paid"] == owed
-        m.positions[trader.address] = trial
-        self._count_funding(owed, trial.size)
+        self._replay_margin(tx, trader, market_id, amount, index)
         TradingMachine.steps += 1
+
+    def _replay_margin(self, tx, trader, market_id, amount, index):
+        """Apply a margin change that succeeded on chain to the model, exactly."""
+        m = self.markets[market_id]
+        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        accrual = m.accrue(self._valid(market_id, tx.block_number), fund)
+        size = m.position(trader.address).size
+        owed, _, insurance = model.margin_change(m, trader.address, amount, index, fund, accrual)
+        assert tx.events["MarginChanged"]["funding_paid"] == owed
+        self.insurance_funding += accrual
+        self.free[trader.address] -= amount
+        self._count_funding(owed, size)
 
     @rule(market_id=st.sampled_from([0, 1]), move=st.integers(-50, 50))
     def move_oracle(self, market_id, move):
@@ -320,14 +342,25 @@ class TradingMachine(RuleBasedStateMachine):
             return
         trial = copy.deepcopy(m)
         fund = self.vault.insurance_fund()
+        accrual = trial.accrue(self._valid(market_id), fund)
         try:
-            expected = model.liquidate(trial, trader.address, index, fund)
+            model.liquidate(trial, trader.address, index, fund, accrual)
         except model.ModelRevert as exc:
             with brownie.reverts(str(exc)):
                 self.house.liquidate(trader, market_id, {"from": self.keeper})
             return
-        before = (trial.cum_long, m.cum_long)
         tx = self.house.liquidate(trader, market_id, {"from": self.keeper})
+        self._replay_liquidation(tx, trader, market_id, index)
+
+    def _replay_liquidation(self, tx, trader, market_id, index):
+        """Apply a liquidation that succeeded on chain to the model, exactly, and compare."""
+        m = self.markets[market_id]
+        size = m.position(trader.address).size
+        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        trial = copy.deepcopy(m)
+        accrual = trial.accrue(self._valid(market_id, tx.block_number), fund)
+        before = trial.cum_long
+        expected = model.liquidate(trial, trader.address, index, fund, accrual)
         ev = tx.events["Liquidated"]
         assert (ev["base_closed"], ev["quote_amount"], ev["realised_pnl"]) == (
             expected.closed,
@@ -346,28 +379,28 @@ class TradingMachine(RuleBasedStateMachine):
                 expected.covered,
                 expected.socialised,
             )
-        per_unit = before[0] - before[1]
+        per_unit = trial.cum_long - before
         if per_unit:
             total = sum(abs(q.size) for q in trial.positions.values())
             self.socialised += per_unit * total // WAD
             self.roundings += 2
         self.markets[market_id] = trial
+        self.insurance_funding += accrual
         self.free[trader.address] += expected.free_delta
         self.free[self.keeper.address] += expected.reward
-        self._count_funding(expected.funding, p.size)
+        self._count_funding(expected.funding, size)
         TradingMachine.liquidations += 1
         TradingMachine.steps += 1
 
     def _settle(self, market_id):
         info = self.house.market(market_id)
-        if chain.time() < info["last_funding_time"] + info["funding_period"] - 2:
+        now = chain[-1].timestamp
+        if now < info["last_funding_time"] + info["funding_period"] - 2:
             with brownie.reverts("ch: funding period not elapsed"):
                 self.house.settle_funding(market_id, {"from": self.traders[0]})
             return
         fund = self.vault.insurance_fund()
         m = self.markets[market_id]
-        longs = sum(p.size for p in m.positions.values() if p.size > 0)
-        shorts = -sum(p.size for p in m.positions.values() if p.size < 0)
         try:
             tx = self.house.settle_funding(market_id, {"from": self.traders[0]})
         except brownie.exceptions.VirtualMachineError as exc:  # the period ends in the next block
@@ -375,19 +408,24 @@ class TradingMachine(RuleBasedStateMachine):
             return
         ev = tx.events["FundingSettled"]
         TradingMachine.settlements += 1
+        valid = self._valid(market_id, tx.block_number)
+        before = (m.cum_long, m.cum_short)
+        accrual = m.accrue(valid, fund)
+        assert ev["insurance_delta"] == accrual
+        if (m.cum_long, m.cum_short) != before:
+            TradingMachine.funding_charges += 1
+        self.insurance_funding += accrual
+        per_hour = 0
         if ev["charged_seconds"]:
             premium, rate = model.funding_rate(
                 ev["mark_twap"], ev["index_twap"], info["max_funding_rate"]
             )
             assert (ev["premium"], ev["rate"]) == (premium, rate)
-            per_unit = model.funding_per_unit(rate, ev["charged_seconds"], ev["index_twap"])
-            expected = model.split_funding(per_unit, longs, shorts, fund)
-            assert (ev["long_funding"], ev["short_funding"], ev["insurance_delta"]) == expected
-        if ev["long_funding"] or ev["short_funding"]:
-            TradingMachine.funding_charges += 1
-        m.cum_long += ev["long_funding"]
-        m.cum_short += ev["short_funding"]
-        self.insurance_funding += ev["insurance_delta"]
+            per_hour = model.mul_div_signed(rate, ev["index_twap"], WAD, False)
+        assert ev["funding_per_hour"] == per_hour
+        m.funding_per_hour = per_hour
+        m.accrued_valid = valid
+        m.valid_cap = valid + info["max_funding_interval"]
         self.roundings += 2
         TradingMachine.steps += 1
 
@@ -395,10 +433,11 @@ class TradingMachine(RuleBasedStateMachine):
         m = self.markets[market_id]
         trial = copy.deepcopy(m)
         vamm = self.vamms[market_id]
+        index, status = self.oracle.price(market_id)
+        fund = self.vault.insurance_fund()
         try:
-            result = model.trade(
-                trial, trader.address, base_delta, margin, self.vault.insurance_fund()
-            )
+            accrual = trial.accrue(self._valid(market_id), fund)
+            result = model.trade(trial, trader.address, base_delta, margin, fund, index, accrual)
             expected = None
             if self.free[trader.address] + result.free_delta < 0:
                 expected = "vault: insufficient free collateral"
@@ -413,19 +452,38 @@ class TradingMachine(RuleBasedStateMachine):
                 )
             return
         if close:
-            self.house.close_position(market_id, limit, actions.deadline(), {"from": trader})
+            tx = self.house.close_position(market_id, limit, actions.deadline(), {"from": trader})
         else:
-            self.house.open_position(
+            tx = self.house.open_position(
                 market_id, base_delta, margin, limit, actions.deadline(), {"from": trader}
             )
-        per_unit = trial.cum_long - m.cum_long  # socialised bad debt of a close
+        self._replay_trade(tx, trader, market_id, base_delta, margin, index)
+
+    def _replay_trade(self, tx, trader, market_id, base_delta, margin, index):
+        """Apply a trade that succeeded on chain to the model, exactly, and compare."""
+        m = self.markets[market_id]
+        size = m.position(trader.address).size
+        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        trial = copy.deepcopy(m)
+        accrual = trial.accrue(self._valid(market_id, tx.block_number), fund)
+        after_accrual = trial.cum_long
+        result = model.trade(trial, trader.address, base_delta, margin, fund, index, accrual)
+        ev = tx.events["PositionChanged"]
+        assert (ev["quote_amount"], ev["fee"], ev["funding_paid"], ev["bad_debt"]) == (
+            result.quote,
+            result.fee,
+            result.funding,
+            result.bad_debt,
+        )
+        per_unit = trial.cum_long - after_accrual  # bad debt socialised by a close
         if per_unit:
             total = sum(abs(q.size) for q in trial.positions.values())
             self.socialised += per_unit * total // WAD
             self.roundings += 2
         self.markets[market_id] = trial
+        self.insurance_funding += accrual
         self.free[trader.address] += result.free_delta
-        self._count_funding(result.funding, m.position(trader.address).size)
+        self._count_funding(result.funding, size)
         TradingMachine.steps += 1
 
     def _count_funding(self, owed, size):
@@ -478,6 +536,12 @@ class TradingInvariants(TradingMachine):
             info = view
             assert info["long_open_interest"] == sum(s for s in sizes if s > 0)
             assert info["short_open_interest"] == -sum(s for s in sizes if s < 0)
+            chain_info = self.house.market(market_id)
+            assert (
+                chain_info["cumulative_long_funding"],
+                chain_info["cumulative_short_funding"],
+                chain_info["funding_per_hour"],
+            ) == (m.cum_long, m.cum_short, m.funding_per_hour), "funding indices"
             index, status = self.oracle.price(market_id)
             for row, t in zip(rows, self.holders, strict=True):
                 expected = m.position(t.address)
