@@ -126,3 +126,11 @@ def test_sequencer_feed_broken__prices_invalid(oracle, owner):
     assert oracle.price(0)[1] == 0
     sequencer.set_broken(True, {"from": owner})
     assert oracle.price(0)[1] == 2  # feed call failed
+
+
+def test_answer_too_large_to_scale__out_of_bounds_not_a_revert(oracle, feeds, other_trader):
+    feeds[0].set_answer(2**255 - 1, {"from": other_trader})  # × 10**10 would overflow
+    assert tuple(oracle.price(0)) == (0, 9)
+    assert oracle.poke(0, {"from": other_trader}).events["Touched"]["status"] == 9
+    with brownie.reverts("oracle: price out of bounds"):
+        oracle.touch_valid(0, {"from": other_trader})
