@@ -103,9 +103,12 @@ def add_market(
     assert vamm.is_contract, "ch: vamm is not a contract"
     assert staticcall IVamm(vamm).clearing_house() == self, "ch: vamm bound to another house"
     market_id: uint256 = house_state.market_count
+    # a recorded observation (final, unlike the view's provisional seconds) starts funding
     price_: uint256 = 0
     status: uint256 = 0
-    price_, status = staticcall IOracleAdapter(house_state.oracle).price(market_id)
+    index_cum: uint256 = 0
+    valid: uint256 = 0
+    price_, status, index_cum, valid = extcall IOracleAdapter(house_state.oracle).touch(market_id)
     assert status == 0, "ch: market has no valid oracle price"
     house_state.market_count = market_id + 1
     house_state._markets[market_id].vamm = vamm
@@ -113,9 +116,6 @@ def add_market(
     mark_cum: uint256 = 0
     now_: uint256 = 0
     mark_cum, now_ = staticcall IVamm(vamm).cumulative_mark()
-    index_cum: uint256 = 0
-    valid: uint256 = 0
-    index_cum, valid, now_ = staticcall IOracleAdapter(house_state.oracle).cumulative(market_id)
     house_state._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
     house_state._markets[market_id].index_clock = index_cum | (valid << 192)
     self._set_funding_params(

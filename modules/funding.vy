@@ -165,8 +165,11 @@ def _settle(market_id: uint256) -> int256:
         max_rate: int256 = convert((params >> 64) & MASK64, int256)
         rate = max(min(premium // PREMIUM_PAYOFF_HOURS, max_rate), -max_rate)
         per_hour = fixed_point._mul_div_signed(rate, index_twap, WAD, False)
+    # the new rate is charged from here: never again over seconds an earlier accrual charged
+    # (the adapter's view counts seconds since its last touch provisionally)
+    start: uint256 = max(valid, (house_state._markets[market_id].funding_rate >> 128) & MASK64)
     house_state._markets[market_id].funding_rate = (
-        packed._signed_bits(per_hour) | (valid << 128) | ((valid + (params >> 128)) << 192)
+        packed._signed_bits(per_hour) | (start << 128) | ((valid + (params >> 128)) << 192)
     )
     house_state._markets[market_id].funding_clock = block.timestamp | (mark_cum << 64)
     house_state._markets[market_id].index_clock = index_cum | (valid << 192)

@@ -24,12 +24,12 @@ def test_basis_shrinks_each_funding_period(deployment, advance, funded, trader, 
         advance(HOUR, step=1200)
         tx = house.settle_funding(0, {"from": other_trader})
         settled = tx.events["FundingSettled"]
-        paid_by_longs.append(settled["long_funding"])
+        paid_by_longs.append(settled["funding_per_hour"])
         assert settled["rate"] > 0  # longs keep paying the arbitrageur while the mark is above
     mark, index = arb.basis()
     basis.append(mark - index)
     assert all(later < earlier for earlier, later in zip(basis, basis[1:], strict=False)), basis
     assert basis[-1] < basis[0] // 4
-    assert paid_by_longs[-1] < paid_by_longs[0]  # funding falls with the basis
+    assert paid_by_longs[-1] < paid_by_longs[0]  # the rate falls with the basis
     assert house.pending_funding(other_trader, 0) < 0  # the short arbitrageur is owed funding
     print("\nbasis per funding period (USD):", [round(b / WAD, 2) for b in basis])
