@@ -88,6 +88,16 @@ class TradingMachine(RuleBasedStateMachine):
             return self.oracle.cumulative(market_id)[1]
         return self.oracle.cumulative(market_id, block_identifier=block)[1]
 
+    def _charge(self, m, market_id, block, fund):
+        """Accrue the model's market `m` as the transaction in `block` did; returns the insurance
+        fund's delta and books it for the conservation check."""
+        before = (m.cum_long, m.cum_short)
+        delta = m.accrue(self._valid(market_id, block), fund)
+        if (m.cum_long, m.cum_short) != before:
+            TradingMachine.funding_charges += 1
+        self.insurance_funding += delta
+        return delta
+
     # --- actions -------------------------------------------------------------------------------
 
     @initialize(
@@ -228,11 +238,10 @@ class TradingMachine(RuleBasedStateMachine):
         """Apply a margin change that succeeded on chain to the model, exactly."""
         m = self.markets[market_id]
         fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
-        accrual = m.accrue(self._valid(market_id, tx.block_number), fund)
+        accrual = self._charge(m, market_id, tx.block_number, fund)
         size = m.position(trader.address).size
         owed, _, insurance = model.margin_change(m, trader.address, amount, index, fund, accrual)
         assert tx.events["MarginChanged"]["funding_paid"] == owed
-        self.insurance_funding += accrual
         self.free[trader.address] -= amount
         self._count_funding(owed, size)
 
@@ -358,7 +367,7 @@ class TradingMachine(RuleBasedStateMachine):
         size = m.position(trader.address).size
         fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         trial = copy.deepcopy(m)
-        accrual = trial.accrue(self._valid(market_id, tx.block_number), fund)
+        accrual = self._charge(trial, market_id, tx.block_number, fund)
         before = trial.cum_long
         expected = model.liquidate(trial, trader.address, index, fund, accrual)
         ev = tx.events["Liquidated"]
@@ -385,7 +394,6 @@ class TradingMachine(RuleBasedStateMachine):
             self.socialised += per_unit * total // WAD
             self.roundings += 2
         self.markets[market_id] = trial
-        self.insurance_funding += accrual
         self.free[trader.address] += expected.free_delta
         self.free[self.keeper.address] += expected.reward
         self._count_funding(expected.funding, size)
@@ -409,12 +417,8 @@ class TradingMachine(RuleBasedStateMachine):
         ev = tx.events["FundingSettled"]
         TradingMachine.settlements += 1
         valid = self._valid(market_id, tx.block_number)
-        before = (m.cum_long, m.cum_short)
-        accrual = m.accrue(valid, fund)
+        accrual = self._charge(m, market_id, tx.block_number, fund)
         assert ev["insurance_delta"] == accrual
-        if (m.cum_long, m.cum_short) != before:
-            TradingMachine.funding_charges += 1
-        self.insurance_funding += accrual
         per_hour = 0
         if ev["charged_seconds"]:
             premium, rate = model.funding_rate(
@@ -465,7 +469,7 @@ class TradingMachine(RuleBasedStateMachine):
         size = m.position(trader.address).size
         fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         trial = copy.deepcopy(m)
-        accrual = trial.accrue(self._valid(market_id, tx.block_number), fund)
+        accrual = self._charge(trial, market_id, tx.block_number, fund)
         after_accrual = trial.cum_long
         result = model.trade(trial, trader.address, base_delta, margin, fund, index, accrual)
         ev = tx.events["PositionChanged"]
@@ -481,7 +485,6 @@ class TradingMachine(RuleBasedStateMachine):
             self.socialised += per_unit * total // WAD
             self.roundings += 2
         self.markets[market_id] = trial
-        self.insurance_funding += accrual
         self.free[trader.address] += result.free_delta
         self._count_funding(result.funding, size)
         TradingMachine.steps += 1
