@@ -115,6 +115,8 @@ class MarketModel:
     valid_cap: int = 0  # Σ valid seconds up to which the rate in force is charged
     reduce_only: bool = False
     paused: bool = False
+    max_position: int = 0  # 0: not checked
+    max_open_interest: int = 0  # per side; 0: not checked
 
     def position(self, trader: str) -> PositionModel:
         return self.positions.setdefault(trader, PositionModel())
@@ -191,6 +193,8 @@ class MarketModel:
             oracle_band=info["oracle_band"],
             reduce_only=info["reduce_only"],
             paused=info["paused"],
+            max_position=info["max_position_size"],
+            max_open_interest=info["max_open_interest"],
         )
 
 
@@ -280,11 +284,17 @@ def trade(
         equity += margin_in
         res.free_delta -= margin_in + fee
         res.fee += fee
+        if market.max_position and abs(p.size) > market.max_position:
+            raise ModelRevert("ch: position too large")
         vamm_exit = market.vamm.quote_for(-p.size)[0]
         if not meets_initial(equity, p.size, p.open_notional, vamm_exit, index_price, market.imr):
             raise ModelRevert("ch: margin below initial requirement")
     if p.size and p.open_notional < market.min_notional:
         raise ModelRevert("ch: position below minimum notional")
+    if opening and market.max_open_interest:
+        longs, shorts = market.open_interest
+        if (longs if p.size > 0 else shorts) > market.max_open_interest:
+            raise ModelRevert("ch: open interest cap")
     p.margin = equity
     res.margin_delta = p.margin - margin_before
     p.last_index = market.side_index(p.size)

@@ -32,9 +32,21 @@ from hypothesis.stateful import (
 
 from tests.conftest import USDC, WAD
 from vperp import actions, chain_tools, model
+from vperp.chain_tools import send_in_one_block
 
 N_TRADERS = 4
 ARBITRAGEUR_DEPOSIT = 5_000_000  # USDC: enough to chase a crash with the vAMM
+ADVERSARY_DEPOSIT = 2_000_000  # USDC, each of the two accounts that push the vAMM
+# reverts that come from the vAMM's per-block rules, which the model leaves to the chain
+BLOCK_RULES = {
+    "vamm: price move limit",
+    "vamm: trade too large",
+    "vamm: no trades after a liquidation in this block",
+    "vamm: price moved against the position in this block",
+    "vamm: price move limit already crossed by a liquidation in this block",
+    "ch: liquidated in this block",
+}
+EXPLOITS = ("open_against", "open_with", "remove_margin", "liquidate", "close")
 STEPS = 25
 EXAMPLES = int(os.environ.get("VPERP_STATEFUL_EXAMPLES", "20"))
 SIZES = {0: (WAD // 100, 5 * WAD), 1: (WAD // 1000, WAD // 4)}  # base per market
@@ -51,6 +63,8 @@ class TradingMachine(RuleBasedStateMachine):
     settlements = 0
     liquidations = 0
     crashes = 0
+    manipulations = 0
+    adversary_reverts: dict = {}
 
     def __init__(self):
         super().__init__()
@@ -69,9 +83,10 @@ class TradingMachine(RuleBasedStateMachine):
         self.round_tripper = c["round_tripper"]
         self.keeper = c["keeper"]
         self.arbitrageur = c["arbitrageur"]
+        self.adversaries = c["adversaries"]
         # every account that holds positions
-        self.holders = [*self.traders, self.arbitrageur, self.round_tripper]
-        for extra in (self.round_tripper, self.keeper, self.arbitrageur):
+        self.holders = [*self.traders, self.arbitrageur, self.round_tripper, *self.adversaries]
+        for extra in (self.round_tripper, self.keeper, self.arbitrageur, *c["adversaries"]):
             self.free[extra.address] = self.vault.free_collateral(extra)
         self.oracle, self.feeds = c["oracle"], c["feeds"]
         self.deployment = c["deployment"]
@@ -118,6 +133,9 @@ class TradingMachine(RuleBasedStateMachine):
             self.free[trader.address] += amount * USDC * 10**12
         actions.fund(self.token, self.vault, self.arbitrageur, ARBITRAGEUR_DEPOSIT * USDC)
         self.free[self.arbitrageur.address] += ARBITRAGEUR_DEPOSIT * USDC * 10**12
+        for adversary in self.adversaries:
+            actions.fund(self.token, self.vault, adversary, ADVERSARY_DEPOSIT * USDC)
+            self.free[adversary.address] += ADVERSARY_DEPOSIT * USDC * 10**12
         # every example starts with one leveraged position caught by a move (a liquidation)
         self.leveraged_crash(who, market_id, short, move)
 
@@ -234,16 +252,19 @@ class TradingMachine(RuleBasedStateMachine):
         self._replay_margin(tx, trader, market_id, amount, index)
         TradingMachine.steps += 1
 
-    def _replay_margin(self, tx, trader, market_id, amount, index):
-        """Apply a margin change that succeeded on chain to the model, exactly."""
+    def _replay_margin(self, tx, trader, market_id, amount, index, fund=None):
+        """Apply a margin change that succeeded on chain to the model, exactly; returns the
+        insurance fund's delta. `fund`: the fund before it (default: read at the block before)."""
         m = self.markets[market_id]
-        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        if fund is None:
+            fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         accrual = self._charge(m, market_id, tx.block_number, fund)
         size = m.position(trader.address).size
         owed, _, insurance = model.margin_change(m, trader.address, amount, index, fund, accrual)
         assert tx.events["MarginChanged"]["funding_paid"] == owed
         self.free[trader.address] -= amount
         self._count_funding(owed, size)
+        return insurance
 
     @rule(market_id=st.sampled_from([0, 1]), move=st.integers(-50, 50))
     def move_oracle(self, market_id, move):
@@ -337,6 +358,127 @@ class TradingMachine(RuleBasedStateMachine):
             if row["liquidatable"]:
                 self._liquidate(brownie.accounts.at(row["trader"], force=True), market_id)
 
+    # --- the adversary: two accounts that push the vAMM and act around the push ---------------
+
+    @rule(
+        market_id=st.sampled_from([0, 1]),
+        up=st.booleans(),
+        exploit=st.sampled_from(EXPLOITS),
+        same_block=st.booleans(),
+        strength=st.floats(0.2, 1.0),
+    )
+    def manipulate(self, market_id, up, exploit, same_block, strength):
+        """Adversary A pushes the vAMM up to ~8 % (opening, or closing what it holds: closing
+        has no limit), adversary B acts at the pushed price (opens against or with the push,
+        removes margin, liquidates others, closes), and A unwinds; in one block (each
+        transaction may fail on a per-block rule) or one block each. Every transaction that
+        succeeds is replayed exactly in the model; every one that fails either broke a
+        per-block rule or fails in the model for the same reason."""
+        index, status = self.oracle.price(market_id)
+        if status != 0:
+            return
+        a, b = self.adversaries
+        m = self.markets[market_id]
+        mark = m.vamm.mark
+        target = int(mark * (1 + (0.08 if up else -0.08) * strength))
+        push = m.vamm.base - isqrt(m.vamm.k * WAD // target)
+        if push == 0:
+            return
+        ops = [("trade", a, push, self._margin_for(m, a.address, push, 4))]
+        size_b = m.position(b.address).size
+        part = abs(push) // 2
+        direction = 1 if push > 0 else -1
+        if exploit == "open_against" and part:
+            ops.append(("trade", b, -direction * part, self._margin_for(m, b.address, -push, 3)))
+        elif exploit == "open_with" and part:
+            ops.append(("trade", b, direction * part, self._margin_for(m, b.address, push, 9)))
+        elif exploit == "remove_margin" and size_b:
+            ops.append(("remove", b, max(m.position(b.address).margin // 3, 1), 0))
+        elif exploit == "liquidate":
+            others = [h for h in self.holders if h not in self.adversaries]
+            open_ = [h for h in others if m.position(h.address).size][:3]
+            ops.extend(("liquidate", h, 0, 0) for h in open_)
+        elif exploit == "close" and size_b:
+            ops.append(("close", b, -size_b, 0))
+        after_push = m.position(a.address).size + push
+        ops.append(("trade", a, -push, self._margin_for_size(m, after_push, -push, 4)))
+        TradingMachine.manipulations += 1
+        if same_block:
+            gas = {"required_confs": 0, "gas_limit": 2_000_000}
+            txs = send_in_one_block(
+                *[lambda op=op: self._send(op, market_id, gas) for op in ops]
+            )
+        else:
+            txs = []
+            for op in ops:  # one block each
+                try:
+                    txs.append(self._send(op, market_id, {"gas_limit": 2_000_000}))
+                except brownie.exceptions.VirtualMachineError as exc:
+                    txs.append(chain.get_transaction(exc.txid))
+        fund = self.vault.insurance_fund(block_identifier=txs[0].block_number - 1)
+        for op, tx in zip(ops, txs, strict=True):
+            if not same_block:
+                fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+            fund += self._replay_op(op, tx, market_id, index, fund)
+
+    def _margin_for(self, m, who, delta, leverage):
+        """Margin for the part of `delta` that opens exposure for `who`, at `leverage`x of the
+        current mark (the oracle valuation may ask for more: then the model predicts the
+        revert)."""
+        return self._margin_for_size(m, m.position(who).size, delta, leverage)
+
+    @staticmethod
+    def _margin_for_size(m, size, delta, leverage):
+        opening = abs(delta)
+        if size and (size > 0) != (delta > 0):
+            opening = max(abs(delta) - abs(size), 0)
+        return opening * m.vamm.mark // WAD // leverage + WAD if opening else 0
+
+    def _send(self, op, market_id, options):
+        kind, who, amount, margin = op
+        tx_options = {"from": who, **options}
+        if kind in ("trade", "close"):
+            limit = 2**255 if amount > 0 else 0
+            if kind == "close":
+                return self.house.close_position(market_id, limit, actions.deadline(), tx_options)
+            return self.house.open_position(
+                market_id, amount, margin, limit, actions.deadline(), tx_options
+            )
+        if kind == "remove":
+            return self.house.remove_margin(market_id, amount, tx_options)
+        return self.house.liquidate(who, market_id, {"from": self.adversaries[1], **options})
+
+    def _replay_op(self, op, tx, market_id, index, fund):
+        """Replay one adversarial transaction in the model; returns the fund's delta."""
+        kind, who, amount, margin = op
+        if tx.status == 1:
+            if kind in ("trade", "close"):
+                return self._replay_trade(tx, who, market_id, amount, margin, index, fund)
+            if kind == "remove":
+                return self._replay_margin(tx, who, market_id, -amount, index, fund)
+            return self._replay_liquidation(tx, who, market_id, index, fund, self.adversaries[1])
+        reason = tx.revert_msg
+        TradingMachine.adversary_reverts[reason] = (
+            TradingMachine.adversary_reverts.get(reason, 0) + 1
+        )
+        if reason in BLOCK_RULES:
+            return 0
+        trial = copy.deepcopy(self.markets[market_id])
+        try:
+            accrual = trial.accrue(self._valid(market_id, tx.block_number), fund)
+            if kind in ("trade", "close"):
+                result = model.trade(trial, who.address, amount, margin, fund, index, accrual)
+                if self.free[who.address] + result.free_delta < 0:
+                    raise model.ModelRevert("vault: insufficient free collateral")
+            elif kind == "remove":
+                model.margin_change(trial, who.address, -amount, index, fund, accrual)
+            else:
+                model.liquidate(trial, who.address, index, fund, accrual)
+        except model.ModelRevert as exc:
+            assert str(exc) == reason, (kind, str(exc), reason)
+            return 0
+        raise AssertionError(f"{kind} reverted with {reason!r}; the model accepts it")
+
     def _liquidate(self, trader, market_id):
         m = self.markets[market_id]
         p = m.position(trader.address)
@@ -361,11 +503,13 @@ class TradingMachine(RuleBasedStateMachine):
         tx = self.house.liquidate(trader, market_id, {"from": self.keeper})
         self._replay_liquidation(tx, trader, market_id, index)
 
-    def _replay_liquidation(self, tx, trader, market_id, index):
-        """Apply a liquidation that succeeded on chain to the model, exactly, and compare."""
+    def _replay_liquidation(self, tx, trader, market_id, index, fund=None, liquidator=None):
+        """Apply a liquidation that succeeded on chain to the model, exactly, and compare;
+        returns the insurance fund's delta."""
         m = self.markets[market_id]
         size = m.position(trader.address).size
-        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        if fund is None:
+            fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         trial = copy.deepcopy(m)
         accrual = self._charge(trial, market_id, tx.block_number, fund)
         before = trial.cum_long
@@ -395,10 +539,11 @@ class TradingMachine(RuleBasedStateMachine):
             self.roundings += 2
         self.markets[market_id] = trial
         self.free[trader.address] += expected.free_delta
-        self.free[self.keeper.address] += expected.reward
+        self.free[(liquidator or self.keeper).address] += expected.reward
         self._count_funding(expected.funding, size)
         TradingMachine.liquidations += 1
         TradingMachine.steps += 1
+        return expected.insurance_delta
 
     def _settle(self, market_id):
         info = self.house.market(market_id)
@@ -463,11 +608,13 @@ class TradingMachine(RuleBasedStateMachine):
             )
         self._replay_trade(tx, trader, market_id, base_delta, margin, index)
 
-    def _replay_trade(self, tx, trader, market_id, base_delta, margin, index):
-        """Apply a trade that succeeded on chain to the model, exactly, and compare."""
+    def _replay_trade(self, tx, trader, market_id, base_delta, margin, index, fund=None):
+        """Apply a trade that succeeded on chain to the model, exactly, and compare; returns
+        the insurance fund's delta."""
         m = self.markets[market_id]
         size = m.position(trader.address).size
-        fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
+        if fund is None:
+            fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         trial = copy.deepcopy(m)
         accrual = self._charge(trial, market_id, tx.block_number, fund)
         after_accrual = trial.cum_long
@@ -488,6 +635,7 @@ class TradingMachine(RuleBasedStateMachine):
         self.free[trader.address] += result.free_delta
         self._count_funding(result.funding, size)
         TradingMachine.steps += 1
+        return result.insurance_delta
 
     def _count_funding(self, owed, size):
         if size != 0:
@@ -571,6 +719,14 @@ class TradingInvariants(TradingMachine):
         assert 0 <= gap <= self.roundings + open_positions, "funding conservation"
 
 
+def _extra_account(accounts):
+    """An eleventh account (the local chain starts with ten), with ether for gas."""
+    extra = accounts.add("0x" + "5e" * 32)
+    if extra.balance() == 0:
+        accounts[0].transfer(extra, 10**18)
+    return extra
+
+
 @pytest.fixture
 def machine_context(deployment, accounts):
     # a one-minute funding period, so that examples of a few steps still settle funding
@@ -591,6 +747,7 @@ def machine_context(deployment, accounts):
         "round_tripper": accounts[2 + N_TRADERS],
         "keeper": accounts[3 + N_TRADERS],
         "arbitrageur": accounts[4 + N_TRADERS],
+        "adversaries": [accounts[9], _extra_account(accounts)],
     }
     chain.snapshot()
     yield
@@ -601,6 +758,8 @@ def test_trading_state_machine(machine_context):
     TradingMachine.steps = TradingMachine.rejected = TradingMachine.checks = 0
     TradingMachine.funding_charges = TradingMachine.settlements = 0
     TradingMachine.liquidations = TradingMachine.crashes = 0
+    TradingMachine.manipulations = 0
+    TradingMachine.adversary_reverts = {}
     run_state_machine_as_test(
         TradingInvariants,
         settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None),
@@ -611,7 +770,9 @@ def test_trading_state_machine(machine_context):
         f"invariants checked {TradingMachine.checks} times; "
         f"{TradingMachine.settlements} funding settlements, "
         f"{TradingMachine.funding_charges} of which moved the indices; "
-        f"{TradingMachine.crashes} crashes, {TradingMachine.liquidations} liquidations"
+        f"{TradingMachine.crashes} crashes, {TradingMachine.liquidations} liquidations; "
+        f"{TradingMachine.manipulations} vAMM manipulations, their refused transactions: "
+        f"{TradingMachine.adversary_reverts}"
     )
     assert TradingMachine.steps > EXAMPLES  # the machine really traded
     assert TradingMachine.funding_charges > 0  # and funding really moved
