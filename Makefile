@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 # Test selection for one run: make test TESTS=tests/unitary/vault
 TESTS ?= tests
 # Tests that also run on Ganache (the user's second deploy target).
-GANACHE_TESTS ?= tests/adapter tests/integration/test_ganache_e2e.py
+GANACHE_TESTS ?= tests/adapter tests/integration/test_ganache_e2e.py tests/tools
 VYPER_SOURCES := contracts modules
 PURELIB = $(shell $(BIN)/python -c "import sysconfig;print(sysconfig.get_paths()['purelib'])")
 

@@ -86,16 +86,28 @@ def oracle(deployment):
 
 @pytest.fixture(scope="module")
 def feeds(deployment):
-    """The mock aggregators of ETH-USD and BTC-USD (8 decimals)."""
+    """The mock aggregators of ETH-USD and BTC-USD (8 decimals). Tests of the adapter against a
+    misbehaving feed set them directly; the market price moves through `publishers`."""
     return deployment.feeds
 
 
 @pytest.fixture(scope="module")
+def publishers(deployment):
+    """The feeds' oracle network, by market id (vperp.feeds): ``publishers[0].set_price(wad)``
+    moves the ETH-USD world price (a round at once when it moves ≥ 0.5 %, else at the next
+    heartbeat). World prices return to the published answers when each test's chain state is
+    reverted."""
+    return deployment.publishers
+
+
+@pytest.fixture(scope="module")
 def advance(deployment):
-    """advance(seconds, step=600): time passes while feeds answer and the oracle is poked."""
+    """advance(seconds, step=600): time passes second by second as on a live network: feeds
+    publish their heartbeat rounds on time, `owner` pokes the oracle every `step` seconds.
+    Returns the pokes' receipts."""
 
     def _advance(seconds, step=600):
-        chain_tools.advance(deployment, seconds, accounts[0], step)
+        return chain_tools.advance(deployment, seconds, accounts[0], poke_every=step)
 
     return _advance
 

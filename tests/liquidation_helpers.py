@@ -3,9 +3,10 @@
 from vperp import actions, model
 
 
-def set_index(feed, price: int, sender) -> None:
-    """The oracle answers `price` (WAD) on its 8-decimal feed."""
-    feed.set_answer(price // 10**10, {"from": sender})
+def set_index(publisher, price: int) -> None:
+    """The world price moves to `price` (WAD) and the feed publishes it at once: the move must
+    reach the feed's deviation threshold (0.5 % locally), as every move here does."""
+    assert publisher.set_price(price) is not None, "a move below the deviation publishes nothing"
 
 
 def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 6) -> None:
@@ -13,10 +14,11 @@ def push_mark(house, vamm, pusher, market_id: int, target: int, leverage: int = 
     actions.move_mark(house, vamm, pusher, market_id, target, leverage)
 
 
-def crash(house, vamm, feed, pusher, market_id: int, price: int) -> None:
-    """Both prices a liquidation checks move to about `price`: spot first (the oracle exactly),
-    then the vAMM's mark follows through `pusher`'s trades."""
-    set_index(feed, price, pusher)
+def crash(house, vamm, publisher, pusher, market_id: int, price: int) -> None:
+    """Both prices a liquidation checks move to about `price`: spot first (the world price moves
+    by more than the feed's deviation threshold, so the feed publishes it at once), then the
+    vAMM's mark follows through `pusher`'s trades."""
+    set_index(publisher, price)
     push_mark(house, vamm, pusher, market_id, price)
 
 

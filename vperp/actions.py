@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from math import isqrt
 
-from brownie import chain
+from vperp import chain_tools
 
 DEFAULT_SLIPPAGE = 0.01  # 1 %
 DEADLINE_SECONDS = 600
 
 
 def deadline(seconds: int = DEADLINE_SECONDS) -> int:
-    """A deadline `seconds` after the latest block."""
-    return chain.time() + seconds
+    """A deadline `seconds` after the latest block's timestamp, or after the timestamp already
+    set for the next block (vperp.chain_tools.at / one_block). Brownie's ``chain.time()`` is not
+    used: it drifts from the chain once blocks are mined at explicit timestamps."""
+    return chain_tools.next_timestamp() + seconds
 
 
 def fund(token, vault, trader, amount: int) -> None:

@@ -23,9 +23,13 @@ class OracleParams:
 
     feed: str | None
     decimals: int
-    heartbeat: int
+    heartbeat: int  # seconds
     min_price: int  # WAD
     max_price: int  # WAD
+    # WAD fraction of the last answer a price move must reach for the feed to publish a round
+    # before its heartbeat. The contracts do not use it; the local feeds' publisher
+    # (vperp.feeds) does, as Chainlink's network does for the real feed.
+    deviation: int
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ def _market(raw: dict) -> MarketParams:
             heartbeat=int(oracle["heartbeat"]),
             min_price=to_wad(oracle["min_price"]),
             max_price=to_wad(oracle["max_price"]),
+            deviation=to_wad(oracle["deviation"]),
         )
     except KeyError as exc:
         raise ConfigError(f"market {name}: missing {exc.args[0]}") from None
@@ -160,6 +165,8 @@ def _market(raw: dict) -> MarketParams:
     band = to_wad(raw.get("oracle_band", 0))
     if band and not 0.005 * 10**18 <= band <= 0.5 * 10**18:
         raise ConfigError(f"market {name}: oracle_band must lie in [0.005, 0.5]")
+    if not 0 < oracle_params.deviation < to_wad(1):
+        raise ConfigError(f"market {name}: oracle deviation must lie between 0 and 1 (exclusive)")
     return MarketParams(
         name=name,
         oracle=oracle_params,

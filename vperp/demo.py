@@ -69,7 +69,10 @@ def main() -> None:
     actions.trade(house, eth, bob, 0, -2 * WAD, 1_000 * WAD)
     console.print("bob opened 2 ETH short with 1,000 USD margin (4x)")
     console.print(positions_table(d, traders, 0))
-    console.print("one hour passes; the feed keeps answering and a keeper pokes the oracle")
+    console.print(
+        "one hour passes: the feeds publish their heartbeat rounds and a keeper pokes the oracle "
+        "every 10 minutes"
+    )
     advance(d, HOUR, accounts[4])
     ev = house.settle_funding(0, {"from": accounts[4]}).events["FundingSettled"]
     console.print(
@@ -96,7 +99,7 @@ def main() -> None:
 def liquidation(d, traders: dict) -> None:
     """carol goes 9x long; spot drops 7 %; an arbitrageur drags the vAMM after it; a keeper
     liquidates what the Lens flags."""
-    house, eth, feed = d.clearing_house, d.vamms[0], d.feeds[0]
+    house, eth, publisher = d.clearing_house, d.vamms[0], d.publishers[0]
     carol, arb, keeper = accounts[5], accounts[6], accounts[4]
     traders.update(carol=carol, arb=arb)
     actions.fund(d.token, d.vault, carol, 10_000 * USDC)
@@ -104,9 +107,13 @@ def liquidation(d, traders: dict) -> None:
     actions.trade(house, eth, carol, 0, 20 * WAD, 4_500 * WAD)
     console.print("carol opened 20 ETH long with 4,500 USD margin (~9x)")
     spot = eth.mark_price() * 93 // 100
-    feed.set_answer(spot // 10**10, {"from": keeper})
+    publisher.set_price(spot)  # a 7 % move: the feed publishes a round at once
     actions.move_mark(house, eth, arb, 0, spot)
-    console.print(f"spot drops 7 % to {fmt(spot, 2)}; an arbitrageur shorts the vAMM after it")
+    console.print(
+        f"spot drops 7 % to {fmt(spot, 2)} (beyond the feed's "
+        f"{publisher.deviation / WAD:.1%} deviation threshold: a round at once); "
+        "an arbitrageur shorts the vAMM after it"
+    )
     console.print(positions_table(d, traders, 0))
     for row in d.lens.positions(0, list(traders.values())):
         if row["liquidatable"]:

@@ -24,6 +24,7 @@ from brownie.network.account import Account
 from brownie.network.contract import Contract, ProjectContract
 
 from vperp.config import PROJECT_ROOT, DeployParams, load
+from vperp.feeds import Publishers
 
 DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
 
@@ -41,6 +42,9 @@ class Deployment:
     feeds: list[ProjectContract] = field(default_factory=list)
     market_names: list[str] = field(default_factory=list)
     block: int = 0
+    # the local feeds' oracle network (vperp.feeds), shared by whoever moves prices or time on
+    # this deployment; None on a live network, whose feeds publish by themselves
+    publishers: Publishers | None = None
 
     def market_id(self, name: str) -> int:
         """Market id of a market name such as ``ETH-USD``."""
@@ -82,11 +86,16 @@ def house_contract(address: str) -> Contract:
     return Contract.from_abi("ClearingHouse", address, abi)
 
 
+def _is_local() -> bool:
+    """A development network (anvil, Ganache: launched or attached by Brownie), whatever its id."""
+    return network.rpc.is_active()
+
+
 def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
     c = params.collateral
     if c.address:
         return Contract.from_abi(c.symbol, c.address, MockERC20.abi)
-    if network.show_active() not in ("development", "ganache"):
+    if not _is_local():
         raise RuntimeError(
             "refusing to deploy a faucet token on a live network: set collateral.address"
         )
@@ -95,7 +104,8 @@ def _collateral(params: DeployParams, deployer: Account) -> ProjectContract:
 
 def deploy(params: DeployParams | None = None, deployer: Account | None = None) -> Deployment:
     """Deploy collateral (mock on local chains), Vault, ClearingHouse, one Vamm and feed per market
-    and the Lens; list the markets. Returns the handles."""
+    and the Lens; list the markets. Returns the handles; on a local chain with the feeds'
+    publishers (`deployer` transmits their rounds)."""
     from brownie import accounts
 
     params = params or load()
@@ -166,6 +176,7 @@ def deploy(params: DeployParams | None = None, deployer: Account | None = None) 
         feeds=feeds,
         market_names=[m.name for m in params.markets],
         block=first_block,
+        publishers=Publishers.from_chain(feeds, params.markets, deployer) if _is_local() else None,
     )
 
 

@@ -339,9 +339,7 @@ def margin_change(
         if equity < 0:
             raise ModelRevert("ch: amount exceeds margin")
         vamm_exit = market.vamm.quote_for(-p.size)[0]
-        if not meets_initial(
-            equity, p.size, p.open_notional, vamm_exit, index_price, market.imr
-        ):
+        if not meets_initial(equity, p.size, p.open_notional, vamm_exit, index_price, market.imr):
             raise ModelRevert("ch: margin below initial requirement")
     elif equity < 0:
         debt, equity = -equity, 0

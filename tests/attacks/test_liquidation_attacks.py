@@ -7,7 +7,7 @@ import pytest
 from brownie import HostileToken, SelfLiquidator, chain
 
 from tests.conftest import USDC, WAD
-from tests.liquidation_helpers import crash, push_mark, set_index
+from tests.liquidation_helpers import crash, push_mark
 from vperp import actions, config
 from vperp.chain_tools import send_in_one_block
 from vperp.deploy import deploy
@@ -76,7 +76,7 @@ def test_attack__open_and_self_liquidate_in_one_transaction__reverts(
 
 
 def test_attack__large_position_on_a_thin_market__insurance_loss_bounded(
-    house, btc, feeds, vault, oracle, lens, token, trader, other_trader, keeper, owner
+    house, btc, publishers, vault, oracle, lens, token, trader, other_trader, keeper, owner
 ):
     """A long of 22 BTC (4.4 % of the 500 BTC reserve, ~7x) on the thin market, hit by a 7 %
     crash. Its vAMM exit value (price impact included) is what sizes the liquidation, so the
@@ -89,7 +89,7 @@ def test_attack__large_position_on_a_thin_market__insurance_loss_bounded(
     chain.mine()
     entry = house.position(trader, 1)["open_notional"] * WAD // (22 * WAD)
     price = entry * 93 // 100
-    crash(house, btc, feeds[1], other_trader, 1, price)
+    crash(house, btc, publishers[1], other_trader, 1, price)
     p = house.position(trader, 1)
     exit_value = p["margin"] + p["unrealised_pnl"]  # at the vAMM exit, impact included
     bound = max(0, -exit_value) + house.market(1)["keeper_reward_floor"]
@@ -126,7 +126,7 @@ def crash_book(house, eth, token, vault, accounts, owner, other_trader):
 
 
 def test_attack__oracle_crash_45pct_on_a_concentrated_book(
-    house, eth, feeds, vault, lens, token, crash_book, other_trader, keeper, owner
+    house, eth, publishers, vault, lens, token, crash_book, other_trader, keeper, owner
 ):
     """The oracle steps down 45 %; an arbitrageur drives the vAMM after it, 4 % per block,
     until the market turns reduce-only, and a keeper liquidates whatever the Lens flags after
@@ -135,7 +135,7 @@ def test_attack__oracle_crash_45pct_on_a_concentrated_book(
     afterwards."""
     arb = other_trader
     fund_before = vault.insurance_fund()
-    set_index(feeds[0], 1100 * WAD, owner)  # −45 %
+    publishers[0].set_price(1100 * WAD)  # −45 %
     events, lowest_fund = [], fund_before
     for _ in range(25):
         mark = eth.mark_price()
@@ -197,7 +197,7 @@ def test_attack__liquidation_of_a_blacklisted_trader__succeeds(
         token.approve(d.vault, amount * USDC, {"from": who})
         d.vault.deposit(amount * USDC, {"from": who})
     actions.trade(d.clearing_house, d.vamms[0], trader, 0, 10 * WAD, 2100 * WAD)
-    crash(d.clearing_house, d.vamms[0], d.feeds[0], other_trader, 0, 1850 * WAD)
+    crash(d.clearing_house, d.vamms[0], d.publishers[0], other_trader, 0, 1850 * WAD)
     token.set_blacklisted(trader, True, {"from": keeper})
     tx = d.clearing_house.liquidate(trader, 0, {"from": keeper})
     assert tx.events["Liquidated"]["size"] < 10 * WAD

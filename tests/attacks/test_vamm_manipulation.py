@@ -16,7 +16,7 @@ import pytest
 from brownie import Sandwicher, chain
 
 from tests.conftest import USDC, WAD
-from tests.liquidation_helpers import crash, market_model, set_index
+from tests.liquidation_helpers import crash, market_model
 from vperp import actions, model
 from vperp.chain_tools import send_in_one_block
 
@@ -119,7 +119,7 @@ def test_attack__open_at_vamm_price_then_dump_and_liquidate__group_loses(
 
 
 def test_attack__pump_far_above_a_flat_oracle__band_and_oracle_margin_refuse(
-    house, eth, feeds, token, vault, accounts, owner, trader, funded
+    house, eth, publishers, token, vault, accounts, owner, trader, funded
 ):
     """Case 1, second shape: with the oracle flat at 2,000 and the mark already ~20 % above it,
     pushers try to pump the mark further over several blocks while a partner long cashes in.
@@ -133,9 +133,9 @@ def test_attack__pump_far_above_a_flat_oracle__band_and_oracle_margin_refuse(
     partner = accounts[9]
     house.set_caps(0, 9_999 * WAD, 9_999 * WAD, 10 * WAD, {"from": owner})
     # the mark got to ~2,400 while spot was there; spot then fell back to 2,000
-    set_index(feeds[0], 2400 * WAD, owner)
+    publishers[0].set_price(2400 * WAD)
     actions.move_mark(house, eth, partner, 0, 2400 * WAD, leverage=2)
-    set_index(feeds[0], 2000 * WAD, owner)
+    publishers[0].set_price(2000 * WAD)
     assert eth.mark_price() > 2200 * WAD
     with brownie.reverts("ch: mark would leave the oracle band"):
         actions.trade(house, eth, pushers[0], 0, 50 * WAD, 100_000 * WAD)
@@ -175,7 +175,7 @@ def test_attack__pump_far_above_a_flat_oracle__band_and_oracle_margin_refuse(
 
 
 @pytest.fixture
-def underwater_long(house, eth, feeds, token, vault, lens, accounts, owner):
+def underwater_long(house, eth, publishers, token, vault, lens, accounts, owner):
     """A 480 ETH long bought while spot followed the vAMM, then caught by a fall of spot that an
     arbitrageur brought the vAMM down to, until it is liquidatable at both valuations (a
     partial liquidation)."""
@@ -184,13 +184,13 @@ def underwater_long(house, eth, feeds, token, vault, lens, accounts, owner):
     actions.fund(token, vault, victim, 300_000 * USDC)
     actions.fund(token, vault, arbitrageur, 5_000_000 * USDC)
     for _ in range(2):
-        set_index(feeds[0], eth.mark_price(), owner)
+        publishers[0].set_price(eth.mark_price())
         actions.trade(house, eth, victim, 0, 240 * WAD, 63_000 * WAD, slippage=0.3)
         chain.mine()
     price = eth.mark_price()
     while not lens.positions(0, [victim])[0]["liquidatable"]:
-        price = price * 995 // 1000
-        crash(house, eth, feeds[0], arbitrageur, 0, price)  # spot first, the vAMM follows
+        price = price * 99 // 100
+        crash(house, eth, publishers[0], arbitrageur, 0, price)  # spot first, the vAMM follows
         chain.mine()
     return victim
 
@@ -294,7 +294,7 @@ def test_liquidation__no_trade_after_it_in_the_same_block(
 
 
 def test_attack__remove_margin_at_a_pushed_price__bounded_by_the_oracle_valuation(
-    house, eth, feeds, oracle, token, vault, accounts, owner
+    house, eth, publishers, oracle, token, vault, accounts, owner
 ):
     """Case 3: a 500 ETH long with 300k margin at mark ~1,838; two accounts hold 465 ETH shorts.
     In one block both shorts close (the price jumps, no limit on closing), the long removes
@@ -306,17 +306,17 @@ def test_attack__remove_margin_at_a_pushed_price__bounded_by_the_oracle_valuatio
     for who in group.members:
         group.fund(who, 2_000_000 * USDC)
     house.set_caps(0, 9_999 * WAD, 9_999 * WAD, 10 * WAD, {"from": owner})
-    set_index(feeds[0], eth.mark_price(), owner)
+    publishers[0].set_price(eth.mark_price())
     actions.trade(house, eth, long_, 0, 250 * WAD, 150_000 * WAD, slippage=0.3)
     chain.mine()
-    set_index(feeds[0], eth.mark_price(), owner)
+    publishers[0].set_price(eth.mark_price())
     actions.trade(house, eth, long_, 0, 250 * WAD, 150_000 * WAD, slippage=0.3)
     for who in (short_a, short_b):
         chain.mine()
-        set_index(feeds[0], eth.mark_price(), owner)
+        publishers[0].set_price(eth.mark_price())
         actions.trade(house, eth, who, 0, -465 * WAD, 300_000 * WAD, slippage=0.3)
     chain.mine()
-    set_index(feeds[0], eth.mark_price(), owner)
+    publishers[0].set_price(eth.mark_price())
     chain.mine()
     oracle_price = oracle.price(0)[0]
     p = house.position(long_, 0)

@@ -45,3 +45,18 @@ def test_config__rejects_missing_and_out_of_range(tmp_path):
     bad.write_text(good.replace("decimals: 6", "decimals: 19"))
     with pytest.raises(config.ConfigError, match="between 0 and 18"):
         config.load(bad)
+
+
+def test_config__oracle_deviation_required_and_between_0_and_1(tmp_path):
+    good = (config.DEFAULT_CONFIG).read_text()
+    assert [m.oracle.deviation for m in config.load().markets] == [5 * 10**15] * 2
+    bad = tmp_path / "bad.yaml"
+    line = "      deviation: 0.005"
+    assert line in good
+    for value in ("0", "1", "-0.01", "1.5"):
+        bad.write_text(good.replace(line, f"      deviation: {value}", 1))
+        with pytest.raises(config.ConfigError, match="deviation must lie between 0 and 1"):
+            config.load(bad)
+    bad.write_text("\n".join(x for x in good.splitlines() if "deviation:" not in x))
+    with pytest.raises(config.ConfigError, match="missing deviation"):
+        config.load(bad)

@@ -88,7 +88,7 @@ class TradingMachine(RuleBasedStateMachine):
         self.holders = [*self.traders, self.arbitrageur, self.round_tripper, *self.adversaries]
         for extra in (self.round_tripper, self.keeper, self.arbitrageur, *c["adversaries"]):
             self.free[extra.address] = self.vault.free_collateral(extra)
-        self.oracle, self.feeds = c["oracle"], c["feeds"]
+        self.oracle, self.publishers = c["oracle"], c["publishers"]
         self.deployment = c["deployment"]
         self.funding_flow = 0  # Σ funding paid − Σ received by positions (settled)
         self.insurance_funding = 0  # Σ insurance-fund funding deltas
@@ -124,10 +124,8 @@ class TradingMachine(RuleBasedStateMachine):
     )
     def fund_everyone(self, amounts, who, market_id, short, move):
         # spot starts half a percent away from the perp, so every settlement has a premium
-        for feed, per_mille in zip(self.feeds, (995, 1005), strict=True):
-            feed.set_answer(
-                feed.latestRoundData()[1] * per_mille // 1000, {"from": self.traders[0]}
-            )
+        for publisher, per_mille in zip(self.publishers, (994, 1006), strict=True):
+            publisher.set_price(publisher.world * per_mille // 1000)
         for trader, amount in zip(self.traders, amounts, strict=True):
             actions.fund(self.token, self.vault, trader, amount * USDC)
             self.free[trader.address] += amount * USDC * 10**12
@@ -269,15 +267,14 @@ class TradingMachine(RuleBasedStateMachine):
     @rule(market_id=st.sampled_from([0, 1]), move=st.integers(-50, 50))
     def move_oracle(self, market_id, move):
         """The spot price moves by `move` per mille."""
-        feed = self.feeds[market_id]
-        answer = feed.latestRoundData()[1]
-        feed.set_answer(answer * (1000 + move) // 1000, {"from": self.traders[0]})
+        publisher = self.publishers[market_id]
+        publisher.set_price(publisher.world * (1000 + move) // 1000)
         TradingMachine.steps += 1
 
     @rule(minutes=st.integers(1, 90))
     def pass_time(self, minutes):
         """Time passes; Chainlink refreshes its answers and a keeper pokes the oracle."""
-        chain_tools.advance(self.deployment, minutes * 60, self.traders[0], step=1800)
+        chain_tools.advance(self.deployment, minutes * 60, self.traders[0], poke_every=1800)
         TradingMachine.steps += 1
         for market_id in self.markets:  # the funding keeper settles what became due
             self._settle(market_id)
@@ -294,12 +291,12 @@ class TradingMachine(RuleBasedStateMachine):
         """The spot price jumps by `move` per mille and the arbitrageur chases it with the vAMM
         at 8x leverage, as far as its free collateral, the position and open-interest caps and
         one block's price-move limit allow."""
-        feed = self.feeds[market_id]
-        answer = feed.latestRoundData()[1] * (1000 + move) // 1000
-        feed.set_answer(answer, {"from": self.traders[0]})
+        publisher = self.publishers[market_id]
+        answer = publisher.world * (1000 + move) // 1000
+        publisher.set_price(answer)
         TradingMachine.crashes += 1
         for _ in range(2):  # two blocks at most
-            self._chase(market_id, answer * 10**10)
+            self._chase(market_id, answer)
 
     @rule(
         who=st.integers(0, N_TRADERS - 1),
@@ -315,12 +312,12 @@ class TradingMachine(RuleBasedStateMachine):
         low, high = SIZES[market_id]
         base = (low + high) // 2
         self._trade(trader, market_id, -base if short else base, m.vamm.mark * base // WAD // 8)
-        feed = self.feeds[market_id]
-        answer = feed.latestRoundData()[1] * (1000 + (move if short else -move)) // 1000
-        feed.set_answer(answer, {"from": self.traders[0]})
+        publisher = self.publishers[market_id]
+        answer = publisher.world * (1000 + (move if short else -move)) // 1000
+        publisher.set_price(answer)
         TradingMachine.crashes += 1
         for _ in range(2):
-            self._chase(market_id, answer * 10**10)
+            self._chase(market_id, answer)
         self.keeper_sweep(market_id)
 
     def _chase(self, market_id, index):
@@ -405,9 +402,7 @@ class TradingMachine(RuleBasedStateMachine):
         TradingMachine.manipulations += 1
         if same_block:
             gas = {"required_confs": 0, "gas_limit": 2_000_000}
-            txs = send_in_one_block(
-                *[lambda op=op: self._send(op, market_id, gas) for op in ops]
-            )
+            txs = send_in_one_block(*[lambda op=op: self._send(op, market_id, gas) for op in ops])
         else:
             txs = []
             for op in ops:  # one block each
@@ -741,7 +736,7 @@ def machine_context(deployment, accounts):
         "vamms": deployment.vamms,
         "lens": deployment.lens,
         "oracle": deployment.oracle,
-        "feeds": deployment.feeds,
+        "publishers": deployment.publishers,
         "deployment": deployment,
         "traders": [accounts[i] for i in range(2, 2 + N_TRADERS)],
         "round_tripper": accounts[2 + N_TRADERS],

@@ -281,9 +281,7 @@ def test_touch__charges_exactly_the_valid_seconds_since_the_last_accrual(
     assert house.pending_funding(trader, 0) == 0
 
 
-def test_settle__after_the_feed_is_replaced__keeps_working(
-    charging, eth, oracle, advance, owner
-):
+def test_settle__after_the_feed_is_replaced__keeps_working(charging, eth, oracle, advance, owner):
     """Replacing a market's feed mid-interval keeps the index accumulator running."""
     from brownie import MockAggregator
 

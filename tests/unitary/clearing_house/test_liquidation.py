@@ -65,9 +65,9 @@ def test_liquidate__unknown_market__reverts(house, trader, liquidator):
         house.liquidate(trader, 7, {"from": liquidator})
 
 
-def test_liquidate__oracle_drop_alone__reverts(house, feeds, long10, liquidator, owner):
+def test_liquidate__oracle_drop_alone__reverts(house, publishers, long10, liquidator):
     """The vAMM still values the long well: the valuation more favourable to the trader counts."""
-    set_index(feeds[0], 1500 * WAD, owner)
+    set_index(publishers[0], 1500 * WAD)
     with brownie.reverts("ch: position is not liquidatable"):
         house.liquidate(long10, 0, {"from": liquidator})
 
@@ -78,8 +78,10 @@ def test_liquidate__vamm_push_alone__reverts(house, eth, long10, other_trader, l
         house.liquidate(long10, 0, {"from": liquidator})
 
 
-def test_liquidate__invalid_oracle__reverts(house, eth, feeds, long10, other_trader, liquidator):
-    crash(house, eth, feeds[0], other_trader, 0, 1850 * WAD)
+def test_liquidate__invalid_oracle__reverts(
+    house, eth, feeds, publishers, long10, other_trader, liquidator
+):
+    crash(house, eth, publishers[0], other_trader, 0, 1850 * WAD)
     feeds[0].set_broken(True, {"from": other_trader})
     with brownie.reverts("oracle: feed call failed"):
         house.liquidate(long10, 0, {"from": liquidator})
@@ -88,13 +90,14 @@ def test_liquidate__invalid_oracle__reverts(house, eth, feeds, long10, other_tra
 
 
 def test_liquidate__exactly_at_maintenance__not_liquidatable_one_tick_lower_is(
-    house, eth, feeds, vault, long10, other_trader, liquidator
+    house, eth, publishers, vault, long10, other_trader, liquidator, advance
 ):
     """Oracle valuation exactly at 6.25 % (the vAMM's is lower): not liquidatable. One feed tick
-    (1e-8) lower: liquidatable."""
+    (1e-8) lower: liquidatable, once the feed publishes it (a tick is far below the deviation
+    threshold: at the next heartbeat)."""
     push_mark(house, eth, other_trader, 0, 1880 * WAD)
     index = 1900 * WAD
-    set_index(feeds[0], index, other_trader)
+    set_index(publishers[0], index)
     p = house.position(long10, 0)
     notional = SIZE * index // WAD
     # margin + notional − open notional = 6.25 % · notional
@@ -103,15 +106,20 @@ def test_liquidate__exactly_at_maintenance__not_liquidatable_one_tick_lower_is(
     house.add_margin(0, target_margin - p["margin"], {"from": long10})
     with brownie.reverts("ch: position is not liquidatable"):
         house.liquidate(long10, 0, {"from": liquidator})
-    set_index(feeds[0], index - 10**10, other_trader)
+    publisher = publishers[0]
+    assert publisher.set_price(index - 10**10) is None
+    with brownie.reverts("ch: position is not liquidatable"):
+        house.liquidate(long10, 0, {"from": liquidator})
+    advance(publisher.heartbeat)
+    assert publisher.last_round().answer == (index - 10**10) // 10**10
     tx = house.liquidate(long10, 0, {"from": liquidator})
     assert tx.events["Liquidated"]["size"] > 0  # far above the penalty ratio: partial
 
 
 def test_liquidate__partial__back_above_maintenance(
-    house, eth, feeds, vault, oracle, lens, long10, other_trader, liquidator
+    house, eth, publishers, vault, oracle, lens, long10, other_trader, liquidator
 ):
-    crash(house, eth, feeds[0], other_trader, 0, 1900 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1900 * WAD)
     assert lens.positions(0, [long10])[0]["liquidatable"]
     insurance = vault.insurance_fund()
     tx, expected, m = _liquidate_as_model(
@@ -133,7 +141,7 @@ def test_liquidate__partial__back_above_maintenance(
 
 
 def test_liquidate__partial_that_would_leave_the_rest_below_target__is_full(
-    house, eth, feeds, vault, oracle, lens, token, trader, pusher, liquidator
+    house, eth, publishers, vault, oracle, lens, token, trader, pusher, liquidator
 ):
     """A 0.01 ETH long (~20 quote) just under maintenance: closing the slice the ratio calls
     for would cost the 1-quote keeper floor, far more than 2.5 % of it, and leave the rest below
@@ -146,8 +154,8 @@ def test_liquidate__partial_that_would_leave_the_rest_below_target__is_full(
     actions.trade(house, eth, trader, 0, size, paid // 9)
     price = 2000 * WAD
     while not lens.positions(0, [trader])[0]["liquidatable"]:
-        price = price * 998 // 1000
-        crash(house, eth, feeds[0], pusher, 0, price)
+        price = price * 99 // 100
+        crash(house, eth, publishers[0], pusher, 0, price)
         chain.mine()
     row = lens.positions(0, [trader])[0]
     assert row["margin_ratio"] > WAD * 25 // 1000  # above the penalty ratio: a partial case
@@ -161,9 +169,9 @@ def test_liquidate__partial_that_would_leave_the_rest_below_target__is_full(
 
 
 def test_liquidate__below_penalty_ratio__full(
-    house, eth, feeds, vault, oracle, long10, other_trader, liquidator
+    house, eth, publishers, vault, oracle, long10, other_trader, liquidator
 ):
-    crash(house, eth, feeds[0], other_trader, 0, 1820 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1820 * WAD)
     free = vault.free_collateral(long10)
     tx, expected, _ = _liquidate_as_model(
         house, eth, oracle, vault, long10, other_trader, liquidator
@@ -178,13 +186,13 @@ def test_liquidate__below_penalty_ratio__full(
 
 
 def test_liquidate__reward_floor__dust_position(
-    house, eth, feeds, vault, oracle, token, trader, other_trader, pusher, liquidator
+    house, eth, publishers, vault, oracle, token, trader, other_trader, pusher, liquidator
 ):
     """A position at the minimum notional: its penalty is below the keeper reward floor, which
     the trader's margin pays as far as it can and the insurance fund tops up."""
     actions.fund(token, vault, trader, 10 * USDC)
     actions.trade(house, eth, trader, 0, 6 * WAD // 1000, 13 * WAD // 10)  # ~12 quote
-    crash(house, eth, feeds[0], other_trader, 0, 1750 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1750 * WAD)
     floor = house.market(0)["keeper_reward_floor"]
     assert floor == WAD
     insurance = vault.insurance_fund()
@@ -198,9 +206,9 @@ def test_liquidate__reward_floor__dust_position(
 
 
 def test_liquidate__bad_debt__paid_by_the_insurance_fund(
-    house, eth, feeds, vault, oracle, long10, other_trader, liquidator
+    house, eth, publishers, vault, oracle, long10, other_trader, liquidator
 ):
-    crash(house, eth, feeds[0], other_trader, 0, 1770 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1770 * WAD)
     insurance = vault.insurance_fund()
     tx, expected, _ = _liquidate_as_model(
         house, eth, oracle, vault, long10, other_trader, liquidator
@@ -213,11 +221,11 @@ def test_liquidate__bad_debt__paid_by_the_insurance_fund(
 
 
 def test_liquidate__fund_exhausted__reduce_only_recorded_and_socialised(
-    house, eth, feeds, vault, oracle, long10, other_trader, liquidator
+    house, eth, publishers, vault, oracle, long10, other_trader, liquidator
 ):
     """Bad debt beyond the fund: the fund pays what it holds, the market turns reduce-only, the
     rest is recorded and socialised over the open positions through both funding indices."""
-    crash(house, eth, feeds[0], other_trader, 0, 1600 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1600 * WAD)
     insurance = vault.insurance_fund()
     before = house.market(0)
     tx, expected, m = _liquidate_as_model(
@@ -244,9 +252,9 @@ def test_liquidate__fund_exhausted__reduce_only_recorded_and_socialised(
 
 
 def test_liquidate__paused_market__still_liquidates(
-    house, eth, feeds, vault, long10, other_trader, liquidator, guardian
+    house, eth, publishers, vault, long10, other_trader, liquidator, guardian
 ):
-    crash(house, eth, feeds[0], other_trader, 0, 1850 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1850 * WAD)
     house.set_paused(0, True, {"from": guardian})
     house.add_margin(0, WAD, {"from": long10})  # add-margin is never blocked
     house.liquidate(long10, 0, {"from": liquidator})
@@ -254,11 +262,11 @@ def test_liquidate__paused_market__still_liquidates(
 
 
 def test_liquidate__same_block__trader_cannot_trade_that_market(
-    house, eth, btc, feeds, long10, other_trader, liquidator
+    house, eth, btc, publishers, long10, other_trader, liquidator
 ):
     """After a liquidation the trader cannot open or close in that market in the same block (its
     other markets, and add-margin, stay open); the next block it can."""
-    crash(house, eth, feeds[0], other_trader, 0, 1900 * WAD)
+    crash(house, eth, publishers[0], other_trader, 0, 1900 * WAD)
     limit = actions.quote_limit(eth, -WAD, 0.3)
     pending = {"required_confs": 0, "gas_limit": 1_000_000}
     liq, close, margin = send_in_one_block(
@@ -276,19 +284,17 @@ def test_liquidate__same_block__trader_cannot_trade_that_market(
 
 
 def test_liquidate__crosses_the_price_move_limit_once_per_block(
-    house, eth, feeds, token, vault, accounts, pusher, liquidator
+    house, eth, publishers, token, vault, accounts, pusher, liquidator
 ):
     """Two big longs liquidated in one block: the first may push the price beyond the per-block
     limit, the second may not go further (a keeper retries in the next block)."""
     victims = accounts[6:8]
     for v in victims:
         actions.fund(token, vault, v, 200_000 * 10**6)
-        set_index(feeds[0], eth.mark_price(), pusher)  # spot is where the vAMM is
+        publishers[0].set_price(eth.mark_price())  # spot is where the vAMM is
         actions.trade(house, eth, v, 0, 200 * WAD, 55_000 * WAD, slippage=0.3)
         chain.mine()
-    set_index(feeds[0], 1750 * WAD, pusher)
-    push_mark(house, eth, pusher, 0, 1750 * WAD)
-    set_index(feeds[0], eth.mark_price(), pusher)
+    crash(house, eth, publishers[0], pusher, 0, 1750 * WAD)
     eth.set_limits(WAD // 100, WAD // 10, {"from": accounts[0]})
     pending = {"from": liquidator, "required_confs": 0, "gas_limit": 1_000_000}
     first, second = send_in_one_block(
@@ -305,13 +311,13 @@ def test_liquidate__crosses_the_price_move_limit_once_per_block(
 
 
 def test_liquidate__rest_below_minimum_notional__closes_everything(
-    house, eth, feeds, vault, oracle, token, trader, pusher, liquidator
+    house, eth, publishers, vault, oracle, token, trader, pusher, liquidator
 ):
     """A position of ~15 quote (the minimum is 10) in the partial range: a partial liquidation
     would leave dust, so the whole position closes."""
     actions.fund(token, vault, trader, 10 * USDC)
     actions.trade(house, eth, trader, 0, 75 * WAD // 10_000, 16 * WAD // 10)
-    crash(house, eth, feeds[0], pusher, 0, 1890 * WAD)
+    crash(house, eth, publishers[0], pusher, 0, 1890 * WAD)
     tx, expected, _ = _liquidate_as_model(house, eth, oracle, vault, trader, pusher, liquidator)
     assert tx.events["Liquidated"]["size"] == 0
 

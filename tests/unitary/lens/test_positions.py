@@ -46,7 +46,7 @@ def test_positions__liquidation_price_puts_margin_ratio_at_maintenance(
 
 
 def test_positions__liquidatable_flags_match_what_liquidate_does(
-    house, lens, eth, feeds, oracle, token, vault, accounts, owner, liquidator
+    house, lens, eth, feeds, publishers, oracle, token, vault, accounts, owner, liquidator
 ):
     """Four longs of rising leverage, then a crash of both prices: the Lens flags exactly those
     the model calls liquidatable, liquidate succeeds on each flagged one and reverts on the rest;
@@ -58,7 +58,7 @@ def test_positions__liquidatable_flags_match_what_liquidate_does(
     for i, who in enumerate(traders):
         actions.fund(token, vault, who, 10_000 * USDC)
         actions.trade(house, eth, who, 0, 10 * WAD, (4000 - 600 * i) * WAD)
-    crash(house, eth, feeds[0], pusher, 0, 1850 * WAD)
+    crash(house, eth, publishers[0], pusher, 0, 1850 * WAD)
     rows = lens.positions(0, traders)
     m = market_model(house, eth, 0, [*traders, pusher])
     index = oracle.price(0)[0]
