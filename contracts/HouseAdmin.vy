@@ -222,7 +222,9 @@ def withdraw_insurance(amount: uint256, to: address):
     assert fund >= amount + house_state.insurance_floor + house_state.total_shortfall, (
         "ch: insurance fund would fall below floor plus outstanding shortfall"
     )
-    extcall IVault(house_state.vault).move(to, convert(amount, int256), 0, -convert(amount, int256), 0)
+    extcall IVault(house_state.vault).move(
+        to, convert(amount, int256), 0, -convert(amount, int256), 0
+    )
     log IClearingHouse.InsuranceWithdrawn(to=to, amount=amount, insurance_fund=fund - amount)
 
 

@@ -257,9 +257,7 @@ def swap(base_delta: int256, mode: uint256) -> (uint256, uint256):
             assert size * WAD <= base * packed._hi(limits), "vamm: trade too large"
         move: uint256 = self._distance(price, reference)
         # beyond the limit and further from the reference than before the trade
-        if move * WAD > reference * packed._lo(limits) and move > self._distance(
-            before, reference
-        ):
+        if move * WAD > reference * packed._lo(limits) and move > self._distance(before, reference):
             assert mode == LIQUIDATION, "vamm: price move limit"
             assert crossed == 0, (
                 "vamm: price move limit already crossed by a liquidation in this block"

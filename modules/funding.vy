@@ -221,9 +221,9 @@ def _owed(size: int256, moved: int256) -> int256:
 
 @internal
 @pure
-def _apply(size: int256, margin: uint256, position_index: int256, word: uint256) -> (
-    int256, int256, int256
-):
+def _apply(
+    size: int256, margin: uint256, position_index: int256, word: uint256
+) -> (int256, int256, int256):
     """
     @dev Settle a position's funding: (equity = margin − funding owed, signed: negative when
          the funding exceeds the margin; funding paid (> 0) or received (< 0); the side's index

@@ -105,9 +105,7 @@ def _liquidate(trader: address, market_id: uint256, caller: address) -> uint256:
         or health._below(oracle_value, oracle_exit, penalty_rate)
     ):
         amount = max(
-            health._partial_amount(
-                size_abs, vamm_value, book.vamm_exit, book.target, penalty_rate
-            ),
+            health._partial_amount(size_abs, vamm_value, book.vamm_exit, book.target, penalty_rate),
             health._partial_amount(size_abs, oracle_value, oracle_exit, book.target, penalty_rate),
         )
         if amount < size_abs and not self._rest_is_safe(vamm, market_id, book, amount):

@@ -73,7 +73,6 @@ def _trade(
         index_price = extcall IOracleAdapter(house_state.oracle).touch_valid(market_id)
     else:
         assert margin_in == 0, "ch: margin only with an opening trade"
-
     # funding first: accrue the market, then settle what the position owes or is owed
     insurance_delta: int256 = funding._accrue(market_id)
     word: uint256 = house_state._markets[market_id].funding
