@@ -76,14 +76,15 @@ def main() -> None:
     advance(d, HOUR, accounts[4])
     ev = house.settle_funding(0, {"from": accounts[4]}).events["FundingSettled"]
     console.print(
-        f"funding settled: mark TWAP {fmt(ev['mark_twap'], 2)} vs index TWAP "
-        f"{fmt(ev['index_twap'], 2)}, rate {ev['rate'] / WAD:.5%} per hour, "
-        f"longs pay {fmt(ev['long_funding'], 6)} per ETH, insurance fund "
-        f"{'+' if ev['insurance_delta'] >= 0 else ''}{fmt(ev['insurance_delta'], 6)}"
+        f"funding settled: over the last hour mark TWAP {fmt(ev['mark_twap'], 2)} vs index TWAP "
+        f"{fmt(ev['index_twap'], 2)} ({ev['charged_seconds']} valid seconds): rate "
+        f"{ev['rate'] / WAD:.5%} per hour, i.e. longs pay {fmt(ev['funding_per_hour'], 6)} per "
+        "ETH per hour from now on, charged every second until the next settlement"
     )
+    advance(d, HOUR, accounts[4])
     console.print(
-        f"pending funding: alice pays {fmt(house.pending_funding(alice, 0), 6)}, "
-        f"bob receives {fmt(-house.pending_funding(bob, 0), 6)}"
+        f"one more hour: alice owes {fmt(house.pending_funding(alice, 0), 6)}, "
+        f"bob is owed {fmt(-house.pending_funding(bob, 0), 6)}"
     )
     tx = actions.close(house, eth, bob, 0)
     ev = tx.events["PositionChanged"]

@@ -62,6 +62,9 @@ def print_deployment(deployment, manifest: Path | None = None) -> None:
     table.add_row("OracleAdapter", deployment.oracle.address)
     table.add_row("ClearingHouse", deployment.clearing_house.address)
     table.add_row("HouseAdmin (ClearingHouse administration)", deployment.clearing_house.admin())
+    table.add_row(
+        "HouseKeeper (liquidation, funding settlement)", deployment.clearing_house.keeper()
+    )
     table.add_row("Lens", deployment.lens.address)
     for name, vamm, feed in zip(
         deployment.market_names, deployment.vamms, deployment.feeds, strict=True
