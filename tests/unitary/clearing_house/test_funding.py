@@ -8,13 +8,14 @@ does not compute: the TWAPs of the event, open interest, the oracle adapter's co
 seconds at a block, the insurance fund."""
 
 from fractions import Fraction
+from math import isqrt
 
 import brownie
 import pytest
 from brownie import chain
 
 from tests.conftest import WAD
-from vperp import actions, model
+from vperp import actions, chain_tools, model
 
 HOUR = 3600
 
@@ -391,3 +392,70 @@ def test_funding__a_position_earns_only_for_the_time_it_was_open(
     per_hour = max(first["funding_per_hour"], house.market(0)["funding_per_hour"])
     assert 0 <= received <= 450 * per_hour * seconds // HOUR + 1
     assert vault.free_collateral(trader) < before
+
+
+def _pokes_after_rounds(deployment, keeper, seconds, after=300):
+    """`seconds` pass; the feeds publish every heartbeat; the keeper pokes every 10 minutes,
+    `after` seconds past each round (as a cron job offset from the feed would)."""
+    last = deployment.publishers[0].last_round().updated_at
+    offset = (last + after - chain_tools.now()) % 600
+    chain_tools.advance(deployment, seconds, keeper, poke_every=600, poke_offset=offset)
+
+
+@pytest.fixture
+def mark_2170(deployment, house, eth, token, vault, trader, keeper):
+    """Mark ~2,170 (a long of ~400 ETH) while the index stays at 2,000: the premium (8.5 %) /
+    24 is above the 0.1 %/h clamp, so the rate in force is 0.1 % × 2,000 = 2.0 per ETH per hour.
+    One settlement has measured it."""
+    actions.fund(token, vault, trader, 200_000 * 10**6)
+    base, _ = eth.reserves()
+    size = base - isqrt(eth.k() * WAD // (2170 * WAD))
+    actions.trade(house, eth, trader, 0, size, 150_000 * WAD, slippage=0.2)
+    _pokes_after_rounds(deployment, keeper, HOUR)
+    ev, _ = settle(house)
+    assert ev["funding_per_hour"] == 2 * WAD  # 0.1 % of 2,000, exactly
+    return size
+
+
+def test_heartbeat_feed__each_hourly_settlement_charges_the_whole_hour(
+    deployment, house, mark_2170, oracle, keeper
+):
+    """Case 5: the feed publishes exactly every 3,600 s, the keeper pokes every 600 s, 300 s
+    after each round. Every second stays valid: each settlement measures over the whole
+    interval and the longs pay 2.0 per ETH per hour, to the wei."""
+    size = mark_2170
+    for _ in range(3):
+        before = house.market(0)["cumulative_long_funding"]
+        _pokes_after_rounds(deployment, keeper, HOUR)
+        ev, _ = settle(house)
+        assert ev["charged_seconds"] == ev["elapsed"] >= HOUR
+        assert ev["index_twap"] == 2000 * WAD and ev["funding_per_hour"] == 2 * WAD
+        moved = house.market(0)["cumulative_long_funding"] - before
+        # no shorts: the longs pay per unit exactly what the rate says, the fund receives it
+        assert moved == 2 * WAD * ev["elapsed"] // HOUR
+        assert ev["insurance_delta"] == moved * size // WAD
+
+
+def test_heartbeat_feed__a_late_round_frees_only_its_own_gap(
+    deployment, house, mark_2170, publishers, keeper, monkeypatch
+):
+    """A round published 10 minutes late inside a 3-hour unsettled interval: exactly those
+    600 seconds are neither charged nor measured; the rest of the 3 hours is."""
+    size = mark_2170
+    before = house.market(0)["cumulative_long_funding"]
+    due = publishers[0].next_heartbeat()
+    # the oracle network misses its heartbeat: no rounds until 600 s after it was due
+    from vperp.feeds import Publishers
+
+    monkeypatch.setattr(deployment, "publishers", Publishers([]))
+    chain_tools.advance(deployment, due + 600 - chain_tools.now(), keeper, poke_every=600)
+    publishers[0].publish(chain_tools.now())
+    monkeypatch.undo()
+    _pokes_after_rounds(deployment, keeper, 3 * HOUR - (chain_tools.now() - due) - 600)
+    ev, _ = settle(house)
+    assert ev["elapsed"] >= 3 * HOUR
+    assert ev["charged_seconds"] == ev["elapsed"] - 600
+    assert ev["index_twap"] == 2000 * WAD
+    moved = house.market(0)["cumulative_long_funding"] - before
+    assert moved == 2 * WAD * (ev["elapsed"] - 600) // HOUR
+    assert ev["insurance_delta"] == moved * size // WAD
