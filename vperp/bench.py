@@ -56,6 +56,10 @@ def _measure(d: Deployment, rounds: int) -> dict[str, list[int]]:
     resident = accounts.add()
     actions.fund(token, vault, resident, 100_000 * 10**6)
     actions.trade(house, eth, resident, 0, WAD, 1_000 * WAD)
+    # and a funding rate is in force, so every trade accrues funding as on a live market
+    _advance(d, HOUR, accounts[4])
+    house.settle_funding(0, {"from": accounts[4]})
+    assert house.market(0)["funding_per_hour"] != 0, "the bench needs a funding rate in force"
     traders = [accounts.add() for _ in range(rounds)]
     for i, trader in enumerate(traders):
         side = 1 if i % 2 == 0 else -1
