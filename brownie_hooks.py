@@ -31,6 +31,12 @@ command (compile, test, run, console), before it connects to a network. It fixes
    up, Brownie confirms the transaction as it does any mined one. A transaction whose receipt
    never shows up is still dropped, and still raises.
 
+7. Rebuilds after module changes. Brownie decides whether a contract needs recompiling from the
+   hash of its own source only, so editing ``modules/funding.vy`` left every contract that
+   imports it with stale bytecode. :func:`imports_hash` hashes a source's transitive imports; it
+   is recorded for every compiled source (``build/vperp-imports.json``) and a contract whose
+   imports changed since is compiled again.
+
 Everything here is exercised by ``tests/adapter``.
 """
 
@@ -129,17 +135,84 @@ _original_compile_json = getattr(vyper_json.compile_json, "__wrapped__", vyper_j
 
 def compile_json(input_json, *args, **kwargs):
     """``vyper_json.compile_json`` with imported files added and Brownie-shaped source maps."""
+    sources = None
     if isinstance(input_json, dict) and input_json.get("language") == "Vyper":
         sources = {path: value["content"] for path, value in input_json["sources"].items()}
         interfaces = input_json.setdefault("interfaces", {})
         for path, content in collect_imports(sources).items():
             interfaces.setdefault(path, {"content": content})
         input_json.setdefault("settings", {}).setdefault("search_paths", ["."])
-    return flatten_source_maps(_original_compile_json(input_json, *args, **kwargs))
+    output = flatten_source_maps(_original_compile_json(input_json, *args, **kwargs))
+    if sources:
+        record_imports_hashes(sources)
+    return output
 
 
 compile_json.__wrapped__ = _original_compile_json
 vyper_json.compile_json = compile_json
+
+
+# --- rebuilds after module changes -----------------------------------------------------------
+
+IMPORTS_HASHES = PROJECT_ROOT / "build" / "vperp-imports.json"
+
+
+def imports_hash(path: str, source: str) -> str:
+    """sha1 of every file `source` (at project-relative `path`) imports, transitively."""
+    import hashlib
+
+    found = collect_imports({path: source})
+    digest = hashlib.sha1()
+    for name in sorted(found):
+        digest.update(name.encode() + b"\0" + found[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _read_imports_hashes() -> dict:
+    import json
+
+    try:
+        return json.loads(IMPORTS_HASHES.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record_imports_hashes(sources: dict[str, str]) -> None:
+    """Remember the imports' hash of each source just compiled."""
+    import json
+
+    recorded = _read_imports_hashes()
+    for path, source in sources.items():
+        recorded[path] = imports_hash(path, source)
+    IMPORTS_HASHES.parent.mkdir(parents=True, exist_ok=True)
+    IMPORTS_HASHES.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+
+
+def _install_import_aware_rebuilds() -> None:
+    from brownie.project.main import Project
+
+    compare = Project._compare_build_json
+    if getattr(compare, "_vperp", False):
+        return
+
+    def compare_build_json(self, contract_name) -> bool:
+        if compare(self, contract_name):
+            return True
+        try:
+            path = self._sources.get_source_path(contract_name)
+            source = self._sources.get(contract_name)
+        except KeyError:
+            return True
+        if not str(path).endswith(".vy"):
+            return False
+        relative = Path(path)
+        if relative.is_absolute():
+            relative = relative.relative_to(PROJECT_ROOT)
+        key = relative.as_posix()
+        return _read_imports_hashes().get(key) != imports_hash(key, source)
+
+    compare_build_json._vperp = True
+    Project._compare_build_json = compare_build_json
 
 
 # --- test-result hashing ---------------------------------------------------------------------
@@ -374,4 +447,5 @@ def _install_dropped_tx_hooks() -> None:
 
 _install_script_finder()
 _install_network_hooks()
+_install_import_aware_rebuilds()
 _install_dropped_tx_hooks()

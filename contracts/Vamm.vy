@@ -52,8 +52,8 @@ _initial_base: immutable(uint256)
 _reserves: uint256
 # price-move limit (low 128 bits) | maximum trade / base reserve (high 128 bits), both WAD
 _limits: uint256
-# block number (low 128 bits) | mark price at the block's first trade (high 128 bits)
-_block_price: uint256
+# block number (low 128 bits) | base reserve before the block's first trade (high 128 bits)
+_block_reference: uint256
 # timestamp of the last accrual (low 128 bits) | Σ mark price · seconds (high 128 bits)
 _accumulator: uint256
 # the block of the last liquidation (low 128 bits) | 1 when a liquidation crossed the
@@ -174,6 +174,27 @@ def quote_for(base_delta: int256) -> uint256:
 @external
 @view
 @reentrant
+def exit_values(base_delta: int256) -> (uint256, uint256):
+    """
+    @notice The quote a swap of `base_delta` would take in or pay out now, and what it would
+            from the reserves before the current block's first trade (the block's reference;
+            the same when nothing traded in this block yet). A check that lets value leave uses
+            the one less favourable to the trader, so trades earlier in the same block cannot
+            help it.
+    """
+    reserves_: uint256 = self._reserves
+    now_: uint256 = self._quote(reserves_, base_delta)[0]
+    block_reference: uint256 = self._block_reference
+    if packed._lo(block_reference) != block.number:
+        return now_, now_
+    base: uint256 = packed._hi(block_reference)
+    reference: uint256 = packed._pack(base, fixed_point._mul_div(k, 1, base, True))
+    return now_, self._quote(reference, base_delta)[0]
+
+
+@external
+@view
+@reentrant
 def price_move_limit() -> uint256:
     """
     @notice Maximum price move of an opening trade within one block, WAD.
@@ -223,11 +244,12 @@ def swap(base_delta: int256, mode: uint256) -> (uint256, uint256):
         self._accumulator = packed._pack(block.timestamp, self._cumulative(reserves_))
     # the block's reference price is the price before its first trade
     reference: uint256 = before
-    block_price: uint256 = self._block_price
-    if packed._lo(block_price) == block.number:
-        reference = packed._hi(block_price)
+    block_reference: uint256 = self._block_reference
+    if packed._lo(block_reference) == block.number:
+        reference_base: uint256 = packed._hi(block_reference)
+        reference = fixed_point._mul_div(k, 1, reference_base, True) * WAD // reference_base
     else:
-        self._block_price = packed._pack(block.number, before)
+        self._block_reference = packed._pack(block.number, base)
 
     liquidation: uint256 = self._liquidation
     liquidated_here: bool = packed._lo(liquidation) == block.number

@@ -6,8 +6,9 @@
 @dev Adding is always allowed (also paused, reduce-only, after a liquidation): funding owed is
      netted against the added amount first, and only what is still unpaid is bad debt.
      Removing lets value leave, so the margin left must meet the initial requirement under both
-     valuations (vAMM exit value and oracle price), positive unrealised PnL never counting; it
-     needs a valid oracle price and an unpaused market. Amounts are 18-decimal quote.
+     valuations (the vAMM exit value — now or at the block's reference, whichever is worse — and
+     the oracle price), positive unrealised PnL never counting; it needs a valid oracle price and
+     an unpaused market. Amounts are 18-decimal quote.
 """
 
 from interfaces import IClearingHouse
@@ -94,12 +95,20 @@ def _remove(trader: address, market_id: uint256, amount: uint256):
     equity -= convert(amount, int256)
     assert equity >= 0, "ch: amount exceeds margin"
     open_notional: uint256 = packed._hi(position.base)
-    # the valuation less favourable to the trader counts; positive PnL never does
+    # the vAMM exit value now or at the block's reference, whichever is worse for the trader:
+    # trades earlier in this block (someone closing, say) cannot lift it
+    exit_now: uint256 = 0
+    exit_reference: uint256 = 0
+    exit_now, exit_reference = staticcall IVamm(vamm).exit_values(-size)
+    vamm_exit: uint256 = max(exit_now, exit_reference)  # a short buys back: more is worse
+    if size > 0:
+        vamm_exit = min(exit_now, exit_reference)  # a long sells: less is worse
+    # ... and the oracle valuation too; positive PnL never counts
     assert health._meets_initial(
         equity,
         size,
         open_notional,
-        staticcall IVamm(vamm).quote_for(-size),
+        vamm_exit,
         index_price,
         house_state._markets[market_id].risk & MASK64,
     ), "ch: margin below initial requirement"

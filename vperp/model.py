@@ -52,6 +52,7 @@ class VammModel:
     quote: int
     k: int = 0
     initial_base: int = 0
+    reference_base: int | None = None  # base before the current block's first trade, if known
 
     def __post_init__(self) -> None:
         self.k = self.k or self.base * self.quote
@@ -80,6 +81,14 @@ class VammModel:
     def swap(self, base_delta: int) -> int:
         amount, self.base, self.quote = self.quote_for(base_delta)
         return amount
+
+    def exit_values(self, base_delta: int) -> tuple[int, int]:
+        """(quote of `base_delta` now, from the block's reference reserves) (`Vamm.exit_values`)."""
+        now = self.quote_for(base_delta)[0]
+        if self.reference_base is None:
+            return now, now
+        ref = VammModel(self.reference_base, mul_div(self.k, 1, self.reference_base, True), self.k)
+        return now, ref.quote_for(base_delta)[0]
 
 
 @dataclass
@@ -338,7 +347,8 @@ def margin_change(
     if amount < 0:
         if equity < 0:
             raise ModelRevert("ch: amount exceeds margin")
-        vamm_exit = market.vamm.quote_for(-p.size)[0]
+        now, reference = market.vamm.exit_values(-p.size)
+        vamm_exit = min(now, reference) if p.size > 0 else max(now, reference)
         if not meets_initial(equity, p.size, p.open_notional, vamm_exit, index_price, market.imr):
             raise ModelRevert("ch: margin below initial requirement")
     elif equity < 0:

@@ -127,3 +127,26 @@ def test_attach__busy_port_gives_clear_error_instead_of_attaching():
     )
     assert out.returncode != 0
     assert "already in use by another process" in out.stderr
+
+
+def test_rebuild__a_contract_whose_imported_module_changed_is_stale(monkeypatch, tmp_path):
+    """Brownie compares a contract's own source only; the adapter also compares the hash of its
+    transitive imports, recorded at compile time (`build/vperp-imports.json`)."""
+    project = get_loaded_projects()[0]
+    path = "contracts/mocks/AdapterProbe.vy"
+    source = (ROOT / path).read_text()
+    recorded = brownie_hooks._read_imports_hashes()
+    assert recorded[path] == brownie_hooks.imports_hash(path, source)
+    assert project._compare_build_json("AdapterProbe") is False  # up to date
+    # an imported module's content changes: the hash moves and the contract is stale
+    stale = dict(recorded, **{path: "0" * 40})
+    record = tmp_path / "vperp-imports.json"
+    record.write_text(json.dumps(stale))
+    monkeypatch.setattr(brownie_hooks, "IMPORTS_HASHES", record)
+    assert project._compare_build_json("AdapterProbe") is True
+    edited = {"modules/fixed_point.vy": "# edited\n"}
+    real = brownie_hooks.collect_imports
+    monkeypatch.setattr(
+        brownie_hooks, "collect_imports", lambda sources: {**real(sources), **edited}
+    )
+    assert brownie_hooks.imports_hash(path, source) != recorded[path]

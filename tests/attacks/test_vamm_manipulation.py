@@ -114,6 +114,10 @@ def test_attack__open_at_vamm_price_then_dump_and_liquidate__group_loses(
             house.liquidate(victim, 0, {"from": dumper})
     assert attempts >= 1
     close_everything(house, eth, 0, group.members)
+    print(
+        f"\nopen at a vAMM-only price: {attempts} dumps, group net {group.net() / WAD:,.2f}, "
+        f"insurance fund {(vault.insurance_fund() - fund_before) / WAD:+,.2f}"
+    )
     assert group.net() < 0  # fees only
     assert vault.insurance_fund() >= fund_before
 
@@ -160,6 +164,10 @@ def test_attack__pump_far_above_a_flat_oracle__band_and_oracle_margin_refuse(
         actions.trade(house, eth, pusher, 0, size, required)
     actions.close(house, eth, partner, 0, slippage=1.0)  # the partner sells into the pump
     close_everything(house, eth, 0, pushers)
+    print(
+        f"\npump above a flat oracle: group net {group.net() / WAD:,.2f}, insurance fund "
+        f"{(vault.insurance_fund() - fund_before) / WAD:+,.2f}"
+    )
     assert group.net() < 0
     assert vault.insurance_fund() >= fund_before
     assert house.market(0)["shortfall"] == 0
@@ -267,6 +275,12 @@ def test_attack__sandwich_a_liquidation_across_blocks__fill_outside_band__attack
     tx = house.liquidate(victim, 0, {"from": keeper})
     ev = tx.events["Liquidated"]
     assert (ev["base_closed"], ev["quote_amount"]) == (expected.closed, expected.quote)
+    print(
+        f"\nsandwich across blocks: attacker net {group.net() / WAD:,.2f}; liquidation closed "
+        f"{-ev['base_closed'] / WAD:,.4f} ETH, bad debt {ev['bad_debt'] / WAD:,.2f}, fund "
+        f"{(vault.insurance_fund() - fund) / WAD:+,.2f} (honest alone "
+        f"{expected.insurance_delta / WAD:+,.2f})"
+    )
     assert group.net() < 0
     assert vault.insurance_fund() - fund >= expected.insurance_delta
 
@@ -293,14 +307,15 @@ def test_liquidation__no_trade_after_it_in_the_same_block(
 # 3. removing margin against a pushed price
 
 
-def test_attack__remove_margin_at_a_pushed_price__bounded_by_the_oracle_valuation(
+def test_attack__remove_margin_at_a_pushed_price__bounded_by_undisturbed_prices(
     house, eth, publishers, oracle, token, vault, accounts, owner
 ):
     """Case 3: a 500 ETH long with 300k margin at mark ~1,838; two accounts hold 465 ETH shorts.
-    In one block both shorts close (the price jumps, no limit on closing), the long removes
-    margin, both shorts reopen. The removal is bounded by the oracle valuation, which no trade
-    moves; afterwards the long is still above the initial ratio at the oracle price and
-    solvent at the vAMM."""
+    In one block both shorts close (the price jumps, closing has no limit), the long removes
+    margin, both shorts reopen (the price returns to the block's reference). The removal is
+    bounded by the undisturbed valuations: the vAMM exit value at the block's reference (the
+    worse of it and the pushed one) and the oracle price. Afterwards the long is still at the
+    initial ratio at undisturbed prices."""
     long_, short_a, short_b = accounts[6], accounts[7], accounts[8]
     group = Group(token, vault, [long_, short_a, short_b])
     for who in group.members:
@@ -327,34 +342,51 @@ def test_attack__remove_margin_at_a_pushed_price__bounded_by_the_oracle_valuatio
     at_vamm = p["margin"] + min(p["unrealised_pnl"], 0) - ceil_div(p["exit_notional"], 10)
     undisturbed = min(at_oracle, at_vamm)
     assert undisturbed > 0
-    shorts = [house.position(s, 0)["open_notional"] for s in (short_a, short_b)]
-    assert all(n > 0 for n in shorts)
-    greedy = at_oracle + WAD  # more than the oracle valuation allows
-    txs = send_in_one_block(
-        lambda: house.close_position(
-            0, 2**255, actions.deadline(), {"from": short_a, "required_confs": 0}
-        ),
-        lambda: house.close_position(
-            0, 2**255, actions.deadline(), {"from": short_b, "required_confs": 0}
-        ),
-        lambda: house.remove_margin(
-            0, greedy, {"from": long_, "required_confs": 0, "gas_limit": 1_000_000}
-        ),
-    )
-    assert txs[0].status == txs[1].status == 1
-    assert txs[2].status == 0 and txs[2].revert_msg == "ch: margin below initial requirement"
-    # with the shorts gone the vAMM allows more, the oracle does not: at most its bound
-    pushed = house.position(long_, 0)
-    assert min(pushed["unrealised_pnl"], 0) > min(p["unrealised_pnl"], 0)
-    allowed = min(
-        at_oracle,
-        pushed["margin"] + min(pushed["unrealised_pnl"], 0) - ceil_div(pushed["exit_notional"], 10),
-    )
-    house.remove_margin(0, allowed, {"from": long_})
-    for who in (short_a, short_b):  # the shorts come back: the vAMM returns where it was
-        actions.trade(house, eth, who, 0, -465 * WAD, 300_000 * WAD, slippage=0.3)
-        chain.mine()
+    reopen = actions.quote_limit(eth, -465 * WAD, 0.3)
+
+    def in_block(remove):
+        options = {"required_confs": 0, "gas_limit": 1_500_000}
+        return send_in_one_block(
+            lambda: house.close_position(
+                0, 2**255, actions.deadline(), {"from": short_a, **options}
+            ),
+            lambda: house.close_position(
+                0, 2**255, actions.deadline(), {"from": short_b, **options}
+            ),
+            lambda: house.remove_margin(0, remove, {"from": long_, **options}),
+            lambda: house.open_position(
+                0,
+                -465 * WAD,
+                300_000 * WAD,
+                reopen,
+                actions.deadline(),
+                {"from": short_a, **options},
+            ),
+            lambda: house.open_position(
+                0,
+                -465 * WAD,
+                300_000 * WAD,
+                reopen,
+                actions.deadline(),
+                {"from": short_b, **options},
+            ),
+        )
+
+    greedy = in_block(undisturbed + WAD)
+    assert [tx.status for tx in greedy] == [1, 1, 0, 1, 1]
+    assert greedy[2].revert_msg == "ch: margin below initial requirement"
+    chain.mine()
+    assert house.position(long_, 0)["exit_notional"] == p["exit_notional"]  # back where it was
+    exact = in_block(undisturbed)
+    assert [tx.status for tx in exact] == [1, 1, 1, 1, 1]
     q = house.position(long_, 0)
-    assert q["margin"] + q["unrealised_pnl"] > 0  # solvent at the undisturbed vAMM price
+    equity = q["margin"] + q["unrealised_pnl"]
+    print(
+        f"\nremove margin at a pushed price: undisturbed bound {undisturbed / WAD:,.2f} (vAMM "
+        f"{at_vamm / WAD:,.2f}, oracle {at_oracle / WAD:,.2f}); removed {undisturbed / WAD:,.2f}; "
+        f"equity at the vAMM afterwards {equity / WAD:,.2f}"
+    )
+    assert q["margin"] == 300_000 * WAD - undisturbed
+    assert equity >= ceil_div(q["exit_notional"], 10) - 1  # at the initial ratio, not below
     close_everything(house, eth, 0, group.members)
     assert group.net() < 0

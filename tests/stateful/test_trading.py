@@ -411,10 +411,13 @@ class TradingMachine(RuleBasedStateMachine):
                 except brownie.exceptions.VirtualMachineError as exc:
                     txs.append(chain.get_transaction(exc.txid))
         fund = self.vault.insurance_fund(block_identifier=txs[0].block_number - 1)
+        if same_block:  # margin checks also value at the reserves before the block's trades
+            self.markets[market_id].vamm.reference_base = self.markets[market_id].vamm.base
         for op, tx in zip(ops, txs, strict=True):
             if not same_block:
                 fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
             fund += self._replay_op(op, tx, market_id, index, fund)
+        self.markets[market_id].vamm.reference_base = None
 
     def _margin_for(self, m, who, delta, leverage):
         """Margin for the part of `delta` that opens exposure for `who`, at `leverage`x of the

@@ -342,6 +342,10 @@ def test_close__funding_owed_beyond_the_margin_nets_against_realised_pnl(
     assert ev["funding_paid"] == owed > p["margin"]
     assert ev["bad_debt"] == 0 and "BadDebt" not in tx.events
     realised = received - p["open_notional"]
+    print(
+        f"\nclose with funding owed {owed / WAD:,.2f} > margin {p['margin'] / WAD:,.2f}: paid "
+        f"{(vault.free_collateral(trader) - free) / WAD:,.2f}, no bad debt"
+    )
     assert vault.free_collateral(trader) - free == p["margin"] + realised - owed - fee
     # the fund moved by the fee share and the funding accrued at this touch, nothing else
     accrued = tx.events["LedgersMoved"]["insurance_delta"] - fee // 2
@@ -390,6 +394,11 @@ def test_funding__a_position_earns_only_for_the_time_it_was_open(
     assert seconds <= closed.timestamp - opened.timestamp < 60
     # at most the rates in force over those seconds (the new one is no larger than the clamp)
     per_hour = max(first["funding_per_hour"], house.market(0)["funding_per_hour"])
+    net = vault.free_collateral(trader) - before
+    print(
+        f"\nshort open {closed.timestamp - opened.timestamp} s around an 8 h late settlement: "
+        f"funding received {received / WAD:,.4f}, net {net / WAD:,.2f}"
+    )
     assert 0 <= received <= 450 * per_hour * seconds // HOUR + 1
     assert vault.free_collateral(trader) < before
 
