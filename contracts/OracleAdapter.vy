@@ -35,10 +35,10 @@
      by some touch, and an invalid stretch costs exactly its own seconds.
 
      Σ price · valid seconds < 2**176 always (price < 2**128, Σ valid seconds < 2**48).
-     What `touch` returns is final. `cumulative` accrues the stored observation up to now
-     without reading the feed, so for the seconds since the last touch it is provisional: the
-     next touch may count them at a newer round's price or not at all (a bad round published
-     in between), so a later value can be lower than an earlier `cumulative` reading.
+     `cumulative` returns exactly what a touch now would record (it reads the latest round),
+     so readers that do not write (the ClearingHouse's funding accrual on closes, margin
+     changes and liquidations) count every valid second, including those of a round no touch
+     has seen yet; the values are final as of now.
 
      Reentrancy: every external call this contract makes is a STATICCALL (feeds, `decimals`),
      and no state is written before one, so nothing can re-enter to write and a reentrant read
@@ -161,23 +161,21 @@ def grace_period() -> uint256:
 @reentrant
 def cumulative(market: uint256) -> (uint256, uint256, uint256):
     """
-    @notice The index accumulator accrued up to now from the stored observation, without
-            reading the feed and without writing.
+    @notice The index accumulator accrued up to now, exactly as a touch now would record it
+            (the feed's latest round is read), without writing.
     @param market The market id (an unknown market gives (0, 0, now)).
     @return (Σ price · valid seconds, Σ valid seconds, now): Σ in 18-decimal quote per base ×
             seconds, valid seconds in seconds, now = block.timestamp. Over [a, b] the index
             TWAP is Δ(Σ price · valid s) / Δ(Σ valid s) and Δ(Σ valid s) seconds were valid.
-            The seconds since the last touch are provisional: the next touch may count them
-            at a newer round's price or cut them at a bad round (see the contract's @dev).
+            A round published since the last touch counts from its updatedAt, so every valid
+            second is counted whenever the adapter is read.
     """
-    observation: uint256 = self._feeds[market].observation
-    cum: uint256 = self._feeds[market].cumulative
-    last: uint256 = (observation >> 128) & MASK40
-    valid: uint256 = observation >> 208
-    end: uint256 = min((observation >> 168) & MASK40, block.timestamp)
-    if end > last:
-        cum += (observation & MASK128) * (end - last)
-        valid += end - last
+    price_: uint256 = 0
+    status: uint256 = 0
+    cum: uint256 = 0
+    valid: uint256 = 0
+    observation: uint256 = 0
+    price_, status, cum, valid, observation = self._observe(market)
     return cum, valid, block.timestamp
 
 
@@ -342,9 +340,34 @@ def _touch(market: uint256) -> (uint256, uint256, uint256, uint256):
     @dev Reads the latest round, accrues the seconds since the last touch (contract @dev) and
          stores the new observation. (price, status, Σ price · valid s, Σ valid s).
     """
+    price_: uint256 = 0
+    status: uint256 = 0
+    cum: uint256 = 0
+    valid: uint256 = 0
+    observation: uint256 = 0
+    price_, status, cum, valid, observation = self._observe(market)
+    if status == NO_FEED:
+        return 0, NO_FEED, 0, 0
+    self._feeds[market].observation = observation
+    self._feeds[market].cumulative = cum
+    if status != OK:
+        price_ = observation & MASK128
+    log IOracleAdapter.Touched(
+        market=market, price=price_, status=status, cumulative=cum, valid_seconds=valid
+    )
+    return price_, status, cum, valid
+
+
+@internal
+@view
+def _observe(market: uint256) -> (uint256, uint256, uint256, uint256, uint256):
+    """
+    @dev What a touch now records: (price (0 unless well-formed and in bounds), status,
+         Σ price · valid s, Σ valid s, the new observation word).
+    """
     config: uint256 = self._feeds[market].config
     if config == 0:
-        return 0, NO_FEED, 0, 0
+        return 0, NO_FEED, 0, 0, 0
     price_: uint256 = 0
     status: uint256 = 0
     round_at: uint256 = 0
@@ -380,14 +403,7 @@ def _touch(market: uint256) -> (uint256, uint256, uint256, uint256):
         observation = (
             (observation & MASK128) | (block.timestamp << 128) | (end << 168) | (valid << 208)
         )
-    self._feeds[market].observation = observation
-    self._feeds[market].cumulative = cum
-    if status != OK:
-        price_ = observation & MASK128
-    log IOracleAdapter.Touched(
-        market=market, price=price_, status=status, cumulative=cum, valid_seconds=valid
-    )
-    return price_, status, cum, valid
+    return price_, status, cum, valid, observation
 
 
 @internal

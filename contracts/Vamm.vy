@@ -12,11 +12,10 @@
      Rounding favours the protocol both ways (quote paid in rounds up, quote paid out rounds
      down). Protections: a per-block price-move limit (an opening trade may not take the price
      further than `price_move_limit` from the block's reference price, the price before the
-     block's first trade) and a maximum trade size against the base reserve. Liquidations are
-     shielded from same-block manipulation: the first liquidation of a block needs the price not
-     to have moved against the liquidated position since the block's reference price, and after
-     a liquidation only liquidations trade in that block (so nobody trades before and after a
-     liquidation in the same block). An O(1) cumulative mark price (Σ price · seconds) serves
+     block's first trade) and a maximum trade size against the base reserve. After a
+     liquidation only liquidations trade in that block, so nobody trades before and after a
+     liquidation in the same block (the ClearingHouse bounds a liquidation's fill by the oracle
+     price, so a push before it cannot worsen it beyond that bound either). An O(1) cumulative mark price (Σ price · seconds) serves
      TWAPs. The owner (two-step) can only tune the two limits, within bounds; there is nothing
      to pause here.
 """
@@ -219,16 +218,15 @@ def swap(base_delta: int256, mode: uint256) -> (uint256, uint256):
     @param base_delta > 0: the trader buys base (goes long); < 0: sells base.
     @param mode 0: a reduce or close, no limits. 1: a trade that opens or increases exposure: at
            most `max_trade_ratio` of the base reserve, and it may not take the price further
-           than `price_move_limit` from the block's reference price. 2: a liquidation: the
-           first of a block reverts when the block's earlier trades moved the price against the
-           liquidated position; it may end beyond the price-move limit, but only one
+           than `price_move_limit` from the block's reference price (a trade back toward it
+           passes). 2: a liquidation: it may end beyond the price-move limit, but only one
            liquidation per block may take the price further beyond it. Modes 0 and 1 revert in
            a block in which a liquidation traded.
     @return (quote taken in (buy, rounded up) or paid out (sell, rounded down), 18 decimals;
             mark price after the trade, 18 decimals, rounded down).
     @dev Reverts: "vamm: caller is not the clearing house", "vamm: zero trade",
          "vamm: trade too large", "vamm: price move limit", "vamm: no trades after a
-         liquidation in this block", "vamm: price moved against the position in this block",
+         liquidation in this block",
          "vamm: price move limit already crossed by a liquidation in this block",
          "vamm: not enough base liquidity".
     """
@@ -253,14 +251,7 @@ def swap(base_delta: int256, mode: uint256) -> (uint256, uint256):
 
     liquidation: uint256 = self._liquidation
     liquidated_here: bool = packed._lo(liquidation) == block.number
-    if mode == LIQUIDATION:
-        if not liquidated_here:
-            # nothing may have moved the price against the position before it in this block
-            if base_delta < 0:
-                assert before >= reference, "vamm: price moved against the position in this block"
-            else:
-                assert before <= reference, "vamm: price moved against the position in this block"
-    else:
+    if mode != LIQUIDATION:
         assert not liquidated_here, "vamm: no trades after a liquidation in this block"
 
     amount: uint256 = 0

@@ -165,8 +165,7 @@ def _settle(market_id: uint256) -> int256:
         max_rate: int256 = convert((params >> 64) & MASK64, int256)
         rate = max(min(premium // PREMIUM_PAYOFF_HOURS, max_rate), -max_rate)
         per_hour = fixed_point._mul_div_signed(rate, index_twap, WAD, False)
-    # the new rate is charged from here: never again over seconds an earlier accrual charged
-    # (the adapter's view counts seconds since its last touch provisionally)
+    # the new rate is charged from here, never again over seconds an earlier accrual charged
     start: uint256 = max(valid, (house_state._markets[market_id].funding_rate >> 128) & MASK64)
     house_state._markets[market_id].funding_rate = (
         packed._signed_bits(per_hour) | (start << 128) | ((valid + (params >> 128)) << 192)

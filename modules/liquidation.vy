@@ -11,10 +11,11 @@
      buffer at both valuations and above the minimum notional, otherwise the whole position
      closes. Below the penalty ratio (at either valuation), the whole position.
      Where: the vAMM (see `Vamm.swap`, mode 2): the first liquidation of a block needs the price
-     not to have moved against the position earlier in the block, and nobody trades after it
-     in that block; and the average fill must lie within the market's oracle band of the oracle
-     price. So neither the size nor the fill depends on where others pushed the vAMM in the
-     same block, and nobody trades before and after a liquidation in one block.
+     not to have moved against the position earlier in the block (beyond a 0.2 % slack), and
+     nobody trades after it in that block; and it closes at most what fills, on average, within
+     the liquidation penalty of the oracle price (the rest is liquidated in later blocks). So a
+     push, in the same block or before, can neither enlarge what is sold nor worsen its price
+     beyond that bound, and nobody trades before and after a liquidation in one block.
      Who gets what: penalty = max(⌈penalty × quote closed⌉, keeper floor), paid by the margin as
      far as it goes; the caller gets max(⌊share × paid⌋, floor) (the insurance fund tops it up
      to the floor as far as it holds), the fund the rest; a full liquidation returns what is
@@ -110,19 +111,17 @@ def _liquidate(trader: address, market_id: uint256, caller: address) -> uint256:
         )
         if amount < size_abs and not self._rest_is_safe(vamm, market_id, book, amount):
             amount = size_abs
+        # the fill is bounded by the oracle: at most what fills within the penalty of the oracle
+        # price (the rest waits for a later block)
+
+    amount = min(amount, self._fill_cap(vamm, size, index_price, penalty_rate))
+    assert amount != 0, "ch: liquidation would fill too far from the oracle price"
     base_delta: int256 = convert(amount, int256)
     if size > 0:
         base_delta = -base_delta
     quote: uint256 = 0
     mark_after: uint256 = 0
     quote, mark_after = extcall IVamm(vamm).swap(base_delta, SWAP_LIQUIDATION)
-    # the fill is bounded against the oracle price
-    band: uint256 = house_state._oracle_band(market_id)
-    fair: uint256 = health._oracle_notional(base_delta, index_price)
-    if size > 0:
-        assert quote * WAD >= fair * (WAD - band), "ch: liquidation fill outside the oracle band"
-    else:
-        assert quote * WAD <= fair * (WAD + band), "ch: liquidation fill outside the oracle band"
 
     released: uint256 = fixed_point._mul_div(book.open_notional, amount, size_abs, size > 0)
     realised: int256 = health._pnl(size, released, quote)
@@ -194,6 +193,32 @@ def _liquidate(trader: address, market_id: uint256, caller: address) -> uint256:
         bad_debt=debt,
     )
     return reward
+
+
+@internal
+@view
+def _fill_cap(vamm: address, size: int256, index_price: uint256, tolerance: uint256) -> uint256:
+    """
+    @dev The most base a liquidation of `size` may close so that its average fill lies within
+         `tolerance` (WAD) of the oracle price. On x·y = k the average price of selling a from
+         reserves (B, Q) is Q / (B + a), of buying a is Q / (B − a), so a long may sell up to
+         Q / (P·(1 − tolerance)) − B and a short buy up to B − Q / (P·(1 + tolerance)), both
+         rounded toward the smaller amount; 0 when the vAMM already is beyond the tolerance.
+    """
+    base: uint256 = 0
+    quote: uint256 = 0
+    base, quote = staticcall IVamm(vamm).reserves()
+    if size > 0:
+        most: uint256 = fixed_point._mul_div(
+            quote, WAD * WAD, index_price * (WAD - tolerance), False
+        )
+        if most <= base:
+            return 0
+        return most - base
+    least: uint256 = fixed_point._mul_div(quote, WAD * WAD, index_price * (WAD + tolerance), True)
+    if least >= base:
+        return 0
+    return base - least
 
 
 @internal

@@ -478,13 +478,11 @@ def liquidate(
             market, size, p.open_notional, eq, vamm_exit, index_price, amount
         ):
             amount = size_abs
+    amount = min(amount, fill_cap(market.vamm, size, index_price, market.penalty))
+    if amount == 0:
+        raise ModelRevert("ch: liquidation would fill too far from the oracle price")
     res.closed = -amount if size > 0 else amount
     res.quote = market.vamm.swap(res.closed)
-    fair = oracle_notional(res.closed, index_price)
-    if size > 0 and res.quote * WAD < fair * (WAD - market.oracle_band):
-        raise ModelRevert("ch: liquidation fill outside the oracle band")
-    if size < 0 and res.quote * WAD > fair * (WAD + market.oracle_band):
-        raise ModelRevert("ch: liquidation fill outside the oracle band")
     released = mul_div(p.open_notional, amount, size_abs, size > 0)
     res.realised = pnl(size, released, res.quote)
     available = eq + res.realised
@@ -514,6 +512,16 @@ def liquidate(
     res.penalty, res.reward, res.insurance_delta = collected, reward, accrual + insurance
     res.margin_delta = left - margin_before
     return res
+
+
+def fill_cap(vamm: VammModel, size: int, index_price: int, tolerance: int) -> int:
+    """The most base a liquidation may close so that its average fill lies within `tolerance` of
+    the oracle price (`liquidation._fill_cap`)."""
+    if size > 0:
+        most = mul_div(vamm.quote, WAD * WAD, index_price * (WAD - tolerance), False)
+        return max(most - vamm.base, 0)
+    least = mul_div(vamm.quote, WAD * WAD, index_price * (WAD + tolerance), True)
+    return max(vamm.base - least, 0)
 
 
 def _rest_is_safe(

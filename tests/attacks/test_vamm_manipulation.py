@@ -210,13 +210,23 @@ def honest_outcome(house, eth, oracle, vault, victim):
     return model.liquidate(m, str(victim), index, vault.insurance_fund())
 
 
+@pytest.mark.parametrize(
+    "push,reason",
+    [
+        # −9.6 %, inside the per-block limit and the band: far beyond what a liquidation may fill
+        (-500 * WAD, "ch: liquidation would fill too far from the oracle price"),
+        # −1 %: inside the fill bound, so the liquidation runs; buying back after it does not
+        (-50 * WAD, "vamm: no trades after a liquidation in this block"),
+    ],
+)
 def test_attack__sandwich_a_liquidation_in_one_transaction__reverts(
-    house, eth, oracle, vault, token, lens, underwater_long, attacker, keeper
+    house, eth, oracle, vault, token, lens, underwater_long, attacker, keeper, push, reason
 ):
-    """Case 2: an attacker contract shorts 500 ETH (−9.6 %, inside the per-block limit and the
-    band), liquidates the victim and buys back, in one transaction. The liquidation refuses a
-    price moved against the position earlier in its block, so the whole transaction reverts;
-    the honest liquidation afterwards is exactly the model's."""
+    """Case 2: an attacker contract shorts (500 ETH: −9.6 %, inside the per-block limit and the
+    band; or 50 ETH), liquidates the victim and buys back, in one transaction. A liquidation
+    that would fill far from the oracle price is refused, and nobody trades after a liquidation
+    in its block, so the whole transaction reverts; the honest liquidation afterwards is
+    exactly the model's."""
     victim = underwater_long
     expected = honest_outcome(house, eth, oracle, vault, victim)
     assert expected.closed != 0 and expected.bad_debt == 0
@@ -225,8 +235,8 @@ def test_attack__sandwich_a_liquidation_in_one_transaction__reverts(
     token.transfer(bot, 1_000_000 * USDC, {"from": attacker})
     bot.deposit(token, vault, 1_000_000 * USDC, {"from": attacker})
     free = vault.free_collateral(bot)
-    with brownie.reverts("vamm: price moved against the position in this block"):
-        bot.sandwich(house, 0, victim, -500 * WAD, 400_000 * WAD, 0, 0, 2**255, {"from": attacker})
+    with brownie.reverts(reason):
+        bot.sandwich(house, 0, victim, push, 400_000 * WAD, 0, 0, 2**255, {"from": attacker})
     assert vault.free_collateral(bot) == free
     fund = vault.insurance_fund()
     ev = house.liquidate(victim, 0, {"from": keeper}).events["Liquidated"]
@@ -242,7 +252,9 @@ def test_attack__sandwich_by_closing_an_own_long_first__reverts(
     house, eth, oracle, vault, token, underwater_long, attacker, owner
 ):
     """The free side of the vAMM: closing trades have no limit. An attacker who already holds a
-    long sells it, liquidates, and buys it back in one transaction: reverts the same way."""
+    long sells it, liquidates, and buys it back in one transaction: the liquidation fills
+    within its bound of the oracle price, and buying back after it in its block is refused, so
+    the transaction reverts."""
     victim = underwater_long
     bot = Sandwicher.deploy({"from": attacker})
     token.faucet(2_000_000 * USDC, {"from": attacker})
@@ -251,7 +263,7 @@ def test_attack__sandwich_by_closing_an_own_long_first__reverts(
     size = 200 * WAD
     bot.trade(house, 0, size, 300_000 * WAD, 2**255, {"from": attacker})
     chain.mine()
-    with brownie.reverts("vamm: price moved against the position in this block"):
+    with brownie.reverts("vamm: no trades after a liquidation in this block"):
         bot.sandwich(house, 0, victim, -size, 0, 0, 300_000 * WAD, 2**255, {"from": attacker})
 
 
@@ -268,7 +280,7 @@ def test_attack__sandwich_a_liquidation_across_blocks__fill_outside_band__attack
     fund = vault.insurance_fund()
     actions.trade(house, eth, attacker, 0, -500 * WAD, 400_000 * WAD, slippage=0.3)
     chain.mine()
-    with brownie.reverts("ch: liquidation fill outside the oracle band"):
+    with brownie.reverts("ch: liquidation would fill too far from the oracle price"):
         house.liquidate(victim, 0, {"from": keeper})
     actions.close(house, eth, attacker, 0, slippage=0.3)
     chain.mine()
