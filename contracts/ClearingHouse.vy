@@ -169,9 +169,8 @@ def liquidate(trader: address, market_id: uint256) -> uint256:
             its free collateral.
     @dev Runs in HouseKeeper (`modules/liquidation.vy` has the rule). Reverts: "ch: position
          is not liquidatable", the oracle's reason when its price is invalid, "ch: liquidation
-         fill outside the oracle band", and the vAMM's same-block rules ("vamm: price moved
-         against the position in this block", "vamm: price move limit already crossed by a
-         liquidation in this block"): retry in a later block.
+         would fill too far from the oracle price" and "vamm: price move limit already crossed
+         by a liquidation in this block": retry in a later block.
     """
     return abi_decode(raw_call(keeper, msg.data, max_outsize=32, is_delegate_call=True), uint256)
 
@@ -345,7 +344,7 @@ def set_caps(
 def set_oracle_band(market_id: uint256, band: uint256):
     """
     @notice Set how far (WAD of the index) an opening trade may take the mark from the oracle
-            price, and a liquidation's average fill may lie from it (owner only).
+            price (owner only).
     @dev Bounds: 0.5 % ≤ band ≤ 50 %.
     """
     raw_call(admin, msg.data, is_delegate_call=True)

@@ -114,6 +114,7 @@ def _liquidate(trader: address, market_id: uint256, caller: address) -> uint256:
         # the fill is bounded by the oracle: at most what fills within the penalty of the oracle
         # price (the rest waits for a later block)
 
+
     amount = min(amount, self._fill_cap(vamm, size, index_price, penalty_rate))
     assert amount != 0, "ch: liquidation would fill too far from the oracle price"
     base_delta: int256 = convert(amount, int256)
