@@ -121,8 +121,10 @@ class TradingMachine(RuleBasedStateMachine):
         market_id=st.sampled_from([0, 1]),
         short=st.booleans(),
         move=st.sampled_from([80, 100]),
+        exploit=st.sampled_from(EXPLOITS),
+        same_block=st.booleans(),
     )
-    def fund_everyone(self, amounts, who, market_id, short, move):
+    def fund_everyone(self, amounts, who, market_id, short, move, exploit, same_block):
         # spot starts half a percent away from the perp, so every settlement has a premium
         for publisher, per_mille in zip(self.publishers, (994, 1006), strict=True):
             publisher.set_price(publisher.world * per_mille // 1000)
@@ -136,6 +138,8 @@ class TradingMachine(RuleBasedStateMachine):
             self.free[adversary.address] += ADVERSARY_DEPOSIT * USDC * 10**12
         # every example starts with one leveraged position caught by a move (a liquidation)
         self.leveraged_crash(who, market_id, short, move)
+        # ... and one push of the vAMM by the adversary pair, around that market's positions
+        self.manipulate(market_id, short, exploit, same_block, 1.0)
 
     @rule(who=st.integers(0, N_TRADERS - 1), amount=st.integers(1, 20_000 * USDC))
     def deposit(self, who, amount):
@@ -504,12 +508,7 @@ class TradingMachine(RuleBasedStateMachine):
     def _replay_liquidation(self, tx, trader, market_id, index, fund=None, liquidator=None):
         """Apply a liquidation that succeeded on chain to the model, exactly, and compare;
         returns the insurance fund's delta."""
-        m = self.markets[market_id]
-        size = m.position(trader.address).size
-        if fund is None:
-            fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
-        trial = copy.deepcopy(m)
-        accrual = self._charge(trial, market_id, tx.block_number, fund)
+        size, fund, trial, accrual = self._replay_start(tx, trader, market_id, fund)
         before = trial.cum_long
         expected = model.liquidate(trial, trader.address, index, fund, accrual)
         ev = tx.events["Liquidated"]
@@ -606,15 +605,21 @@ class TradingMachine(RuleBasedStateMachine):
             )
         self._replay_trade(tx, trader, market_id, base_delta, margin, index)
 
-    def _replay_trade(self, tx, trader, market_id, base_delta, margin, index, fund=None):
-        """Apply a trade that succeeded on chain to the model, exactly, and compare; returns
-        the insurance fund's delta."""
+    def _replay_start(self, tx, trader, market_id, fund):
+        """What every replay starts from: (the trader's size before, the insurance fund before
+        `tx` (read at the block before unless given), a copy of the market's model accrued as
+        `tx` accrued it, that accrual's insurance delta)."""
         m = self.markets[market_id]
-        size = m.position(trader.address).size
         if fund is None:
             fund = self.vault.insurance_fund(block_identifier=tx.block_number - 1)
         trial = copy.deepcopy(m)
         accrual = self._charge(trial, market_id, tx.block_number, fund)
+        return m.position(trader.address).size, fund, trial, accrual
+
+    def _replay_trade(self, tx, trader, market_id, base_delta, margin, index, fund=None):
+        """Apply a trade that succeeded on chain to the model, exactly, and compare; returns
+        the insurance fund's delta."""
+        size, fund, trial, accrual = self._replay_start(tx, trader, market_id, fund)
         after_accrual = trial.cum_long
         result = model.trade(trial, trader.address, base_delta, margin, fund, index, accrual)
         ev = tx.events["PositionChanged"]
@@ -775,3 +780,4 @@ def test_trading_state_machine(machine_context):
     assert TradingMachine.steps > EXAMPLES  # the machine really traded
     assert TradingMachine.funding_charges > 0  # and funding really moved
     assert TradingMachine.liquidations > 0  # and positions were really liquidated
+    assert TradingMachine.manipulations >= EXAMPLES  # and the adversary really pushed the vAMM
