@@ -272,6 +272,7 @@ def test_touch__charges_exactly_the_valid_seconds_since_the_last_accrual(
     margin = house.position(trader, 0)["margin"]
     fund = vault.insurance_fund()
     chain.sleep(600)
+    chain.mine()  # the chain's clock (deadlines count from the latest block) moves on too
     tx = actions.trade(house, eth, trader, 0, WAD, 500 * WAD)
     seconds = valid_at(oracle, 0, tx.block_number) - valid_at(oracle, 0, first_tx.block_number)
     per_unit = model.mul_div_signed(first["funding_per_hour"], seconds, HOUR, False)
