@@ -30,6 +30,13 @@ MALFORMED = {
 }
 
 
+def round_then_poke(oracle, feeds, keeper):
+    """A 2,000 round at t0 (100 s from now) and a poke 300 s later: (t0, the poke's Touched)."""
+    t0 = latest_time() + 100
+    at(t0, lambda: feeds[0].set_answer(2000 * 10**8, {"from": keeper}))
+    return t0, touched(at(t0 + 300, lambda: oracle.poke(0, {"from": keeper})))
+
+
 def publish_malformed(sequencer, owner, kind):
     answer, offset = MALFORMED[kind]
     started_at = 0 if offset is None else latest_time() + offset
@@ -66,9 +73,7 @@ def test_malformed_sequencer_round__trades_refused_with_reason_funding_and_lens_
 
 
 def test_sequencer_down__cuts_validity_at_its_started_at(oracle, feeds, sequencer, owner, keeper):
-    t0 = latest_time() + 100
-    at(t0, lambda: feeds[0].set_answer(2000 * 10**8, {"from": keeper}))
-    first = touched(at(t0 + 300, lambda: oracle.poke(0, {"from": keeper})))
+    t0, first = round_then_poke(oracle, feeds, keeper)
     at(t0 + 500, lambda: sequencer.set_answer(1, {"from": owner}))  # down since t0 + 500
     second = touched(at(t0 + 900, lambda: oracle.poke(0, {"from": keeper})))
     assert second[1] == 3
@@ -82,9 +87,7 @@ def test_outage_between_touches__seconds_before_end_of_grace_not_counted(
     """Down and back up with no touch in between (on an L2 nobody can touch while it is down):
     the sequencer's startedAt shows it changed since the last touch, so the price counts only
     from the end of the grace period."""
-    t0 = latest_time() + 100
-    at(t0, lambda: feeds[0].set_answer(2000 * 10**8, {"from": keeper}))
-    first = touched(at(t0 + 300, lambda: oracle.poke(0, {"from": keeper})))
+    t0, first = round_then_poke(oracle, feeds, keeper)
     at(t0 + 400, lambda: sequencer.set_answer(1, {"from": owner}))
     at(t0 + 700, lambda: sequencer.set_answer(0, {"from": owner}))  # up again since t0 + 700
     in_grace = touched(at(t0 + 700 + GRACE - 1, lambda: oracle.poke(0, {"from": keeper})))
@@ -100,9 +103,7 @@ def test_outage_between_touches__seconds_before_end_of_grace_not_counted(
 def test_outage_unseen_by_any_touch__counted_from_end_of_grace(
     oracle, feeds, sequencer, owner, keeper
 ):
-    t0 = latest_time() + 100
-    at(t0, lambda: feeds[0].set_answer(2000 * 10**8, {"from": keeper}))
-    first = touched(at(t0 + 300, lambda: oracle.poke(0, {"from": keeper})))
+    t0, first = round_then_poke(oracle, feeds, keeper)
     at(t0 + 400, lambda: sequencer.set_answer(1, {"from": owner}))
     at(t0 + 700, lambda: sequencer.set_answer(0, {"from": owner}))
     # a round published during the grace period counts only once the grace period is over
@@ -114,9 +115,7 @@ def test_outage_unseen_by_any_touch__counted_from_end_of_grace(
 
 
 def test_sequencer_up_since_long__no_effect_on_validity(oracle, feeds, sequencer, keeper):
-    t0 = latest_time() + 100
-    at(t0, lambda: feeds[0].set_answer(2000 * 10**8, {"from": keeper}))
-    first = touched(at(t0 + 300, lambda: oracle.poke(0, {"from": keeper})))
+    t0, first = round_then_poke(oracle, feeds, keeper)
     next_block_at(t0 + 900)
     second = touched(oracle.poke(0, {"from": keeper}))
     assert second[1] == 0 and second[3] - first[3] == 600
